@@ -1,0 +1,49 @@
+namespace Astmt.Engine.Autograd;
+
+/// <summary>
+/// One recorded op on the tape: it keeps what its backward needs and maps the gradient of its output to gradients of its inputs.
+/// Backward is written with differentiable ops, so running it while recording (create-graph) yields higher-order gradients.
+/// </summary>
+public abstract class Node
+{
+    /// <summary>Creates a node for op <paramref name="opName"/> over <paramref name="inputs"/>; inputs that need no gradient are dropped.</summary>
+    protected Node(string opName, params Tensor?[] inputs)
+    {
+        OpName = opName;
+        Inputs = new Tensor?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+            Inputs[i] = inputs[i] is { RequiresGrad: true } t ? t : null;
+    }
+
+    /// <summary>Name of the op, used in errors and anomaly reports.</summary>
+    public string OpName { get; }
+
+    /// <summary>Position on the tape: nodes recorded later have larger numbers, so reverse order is a topological order.</summary>
+    internal long Sequence { get; set; }
+
+    /// <summary>Inputs that receive gradients (null where none is needed).</summary>
+    internal Tensor?[] Inputs { get; }
+
+    /// <summary>Shape of the output, checked against the incoming gradient.</summary>
+    internal int[] OutputShape { get; set; } = [];
+
+    /// <summary>True once backward has freed this node.</summary>
+    internal bool Freed { get; private set; }
+
+    /// <summary>True when input <paramref name="i"/> needs a gradient.</summary>
+    protected bool NeedsGrad(int i) => Inputs[i] != null;
+
+    /// <summary>Gradients of the inputs, in order, given the gradient of the output; null where none is needed.</summary>
+    public abstract Tensor?[] Backward(Tensor gradOutput);
+
+    /// <summary>Drops saved tensors; called when the graph is freed.</summary>
+    protected virtual void ReleaseSaved() { }
+
+    internal void Free()
+    {
+        if (Freed) return;
+        Freed = true;
+        ReleaseSaved();
+        Array.Clear(Inputs);
+    }
+}

@@ -1,0 +1,104 @@
+namespace Astmt.Engine.Memory;
+
+/// <summary>
+/// A pool of host arrays bucketed by exact length. A training step allocates the same sizes every step, so exact buckets reach a
+/// steady state in which no array is created and the GC sees no large-object churn.
+/// </summary>
+/// <remarks>Thread-safe: buffers may come back from a finalizer or a loader thread.</remarks>
+public static class BufferPool
+{
+    private static readonly object Gate = new();
+    private static readonly Dictionary<(Type, int), Stack<Array>> Free = new();
+    private static long _pooledBytes;
+    private static long _rentedBytes;
+    private static long _createdBytes;
+    private static long _createdSinceCollect;
+    private static long _arraysCreated;
+
+    /// <summary>Bytes currently handed out to live storages.</summary>
+    public static long RentedBytes => Interlocked.Read(ref _rentedBytes);
+
+    /// <summary>Bytes held in the pool, ready for reuse.</summary>
+    public static long PooledBytes => Interlocked.Read(ref _pooledBytes);
+
+    /// <summary>Bytes of all arrays the pool ever created (rented plus pooled, minus trimmed).</summary>
+    public static long CreatedBytes => Interlocked.Read(ref _createdBytes);
+
+    /// <summary>How many arrays the pool has created since the process started; flat in a steady-state loop.</summary>
+    public static long ArraysCreated => Interlocked.Read(ref _arraysCreated);
+
+    /// <summary>
+    /// Once this many bytes were created since the last collection, a rent that would create more first runs a GC so that
+    /// storages held only by unreachable tensors come back. The step arena makes this rare; it is the safety net for tensors
+    /// created outside a graph.
+    /// </summary>
+    public static long CollectThresholdBytes { get; set; } = 512L << 20;
+
+    /// <summary>Rents an array of exactly <paramref name="length"/> elements; its contents are undefined unless <paramref name="clear"/>.</summary>
+    public static T[] Rent<T>(int length, bool clear) where T : unmanaged
+    {
+        if (length == 0) return [];
+        long bytes = (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        T[]? array = TryTake<T>(length, bytes);
+        if (array == null && Interlocked.Read(ref _createdSinceCollect) > CollectThresholdBytes)
+        {
+            Interlocked.Exchange(ref _createdSinceCollect, 0);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            array = TryTake<T>(length, bytes);
+        }
+        if (array == null)
+        {
+            array = GC.AllocateUninitializedArray<T>(length, pinned: true);
+            Interlocked.Add(ref _createdBytes, bytes);
+            Interlocked.Add(ref _createdSinceCollect, bytes);
+            Interlocked.Increment(ref _arraysCreated);
+            if (clear) Array.Clear(array);
+            Interlocked.Add(ref _rentedBytes, bytes);
+            return array;
+        }
+        if (clear) Array.Clear(array);
+        return array;
+    }
+
+    private static T[]? TryTake<T>(int length, long bytes) where T : unmanaged
+    {
+        lock (Gate)
+        {
+            if (Free.TryGetValue((typeof(T), length), out var stack) && stack.Count > 0)
+            {
+                var a = (T[])stack.Pop();
+                _pooledBytes -= bytes;
+                Interlocked.Add(ref _rentedBytes, bytes);
+                return a;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Returns an array obtained from <see cref="Rent{T}"/>.</summary>
+    public static void Return<T>(T[] array) where T : unmanaged
+    {
+        if (array.Length == 0) return;
+        long bytes = (long)array.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        lock (Gate)
+        {
+            var key = (typeof(T), array.Length);
+            if (!Free.TryGetValue(key, out var stack)) Free[key] = stack = new Stack<Array>();
+            stack.Push(array);
+            _pooledBytes += bytes;
+        }
+        Interlocked.Add(ref _rentedBytes, -bytes);
+    }
+
+    /// <summary>Drops every pooled (not rented) array so the GC can reclaim it.</summary>
+    public static void Trim()
+    {
+        lock (Gate)
+        {
+            Interlocked.Add(ref _createdBytes, -_pooledBytes);
+            _pooledBytes = 0;
+            Free.Clear();
+        }
+    }
+}
