@@ -2,9 +2,10 @@ namespace Astmt.Engine.Ops;
 
 /// <summary>
 /// Kernels a non-CPU device provides to the ops. Each op checks the device of its inputs and calls here when they are not on the
-/// host; the CUDA backend (real driver or emulator) implements it. Members are added alongside the ops they serve.
+/// host; the CUDA backend (real driver or emulator) implements it. Members are added alongside the ops they serve, each op family
+/// in its own part of this partial interface (with a default body that throws until its kernel exists).
 /// </summary>
-public interface IDeviceOps
+public partial interface IDeviceOps
 {
     /// <summary>Fills a contiguous device tensor with <paramref name="value"/>.</summary>
     void Fill(Tensor t, double value);
