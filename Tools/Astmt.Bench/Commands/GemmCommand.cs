@@ -54,9 +54,9 @@ internal static class GemmCommand
 
     private static int Run(RunSettings settings, IReadOnlyList<GemmCase> cases, bool withOpenBlas)
     {
-        var (peak, width) = FmaPeak.Measure(settings.Threads);
+        var (peak, width) = FmaPeak.PerCoreTimesThreads(settings.Threads);
         Console.WriteLine($"gemm: kernel {Gemm.ActiveKernel}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}");
-        Console.WriteLine($"measured FMA peak ({width}, {settings.Threads} thread(s)): {peak:F1} GFLOP/s");
+        Console.WriteLine($"measured FMA peak ({width}): {peak / settings.Threads:F1} GFLOP/s per core × {settings.Threads} thread(s) = {peak:F1} GFLOP/s");
         string? core = null;
         if (withOpenBlas)
         {

@@ -17,7 +17,7 @@ internal static class PeakCommand
             for (int t = 1; t <= max; t++)
             {
                 var (gflops, width) = FmaPeak.Measure(t);
-                Console.WriteLine($"{t} thread(s), {width}: {gflops:F1} GFLOP/s ({gflops / t:F1} per thread)");
+                Console.WriteLine($"{t} thread(s) at once, {width}: {gflops:F1} GFLOP/s ({gflops / t:F1} per thread)");
             }
             return 0;
         });

@@ -9,14 +9,23 @@ namespace Astmt.Bench.Measurement;
 /// <summary>
 /// This machine's FMA peak, measured rather than looked up: every thread runs a loop of independent register-only FMAs
 /// (twelve chains, enough to cover FMA latency × pipes on current x86 cores) at the widest vector width the CPU executes.
-/// GFLOP/s = threads × iterations × chains × lanes × 2 / wall time, best of three.
+/// GFLOP/s = threads × iterations × chains × lanes × 2 / wall time, best of three. <see cref="PerCoreTimesThreads"/> is the
+/// denominator of "% of peak": one core's figure times the thread count, which does not sag when other processes share
+/// the machine during the measurement.
 /// </summary>
 internal static class FmaPeak
 {
     private const int Iterations = 4_000_000;
     private static float _sink;
 
-    /// <summary>Measured peak in GFLOP/s over <paramref name="threads"/> threads, and the vector width used.</summary>
+    /// <summary>One core's measured peak times <paramref name="threads"/>, and the vector width used.</summary>
+    public static (double GflopPerS, string Width) PerCoreTimesThreads(int threads)
+    {
+        var (one, width) = Measure(1);
+        return (one * threads, width);
+    }
+
+    /// <summary>Measured peak in GFLOP/s with <paramref name="threads"/> threads running at once, and the vector width used.</summary>
     public static (double GflopPerS, string Width) Measure(int threads)
     {
         int saved = Parallelism.Threads;

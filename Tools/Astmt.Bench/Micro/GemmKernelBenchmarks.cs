@@ -87,3 +87,26 @@ public unsafe class GemmKernelBenchmarks
         Gemm.Sgemm(Transpose.No, Transpose.No, 256, 256, 256, 1f, _a, 256, _b, 256, 0f, _cc, 256);
     }
 }
+
+/// <summary>The fixed cost of a parallel region: the persistent pool against a Task-based Parallel.For of the same parts.</summary>
+public class ParallelRegionBenchmarks
+{
+    private readonly NoWork _work = new();
+
+    [Params(2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup() => Parallelism.Threads = Threads;
+
+    [Benchmark(Baseline = true)]
+    public void PersistentPool() => Parallelism.Run(_work, Threads);
+
+    [Benchmark]
+    public void TaskParallelFor() => Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, _ => { });
+
+    private sealed class NoWork : IParallelWork
+    {
+        public void Execute(int part, int parts) { }
+    }
+}
