@@ -55,7 +55,7 @@ internal static class GemmCommand
     private static int Run(RunSettings settings, IReadOnlyList<GemmCase> cases, bool withOpenBlas)
     {
         var (peak, width) = FmaPeak.PerCoreTimesThreads(settings.Threads);
-        Console.WriteLine($"gemm: kernel {Gemm.ActiveKernel}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}");
+        Console.WriteLine($"gemm: kernel {Gemm.ActiveKernel}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}, clock {settings.Clock}");
         Console.WriteLine($"measured FMA peak ({width}): {peak / settings.Threads:F1} GFLOP/s per core × {settings.Threads} thread(s) = {peak:F1} GFLOP/s");
         string? core = null;
         if (withOpenBlas)
@@ -97,7 +97,7 @@ internal static class GemmCommand
             double geo = Math.Exp(rows.Average(x => Math.Log(x.Ratio!.Value)));
             Console.WriteLine($"geometric-mean ratio (OpenBLAS ms / ours): {geo:F2}");
         }
-        JsonReport.Write(settings.Json, new GemmReport("gemm", Gemm.ActiveKernel.ToString(), settings.Threads, settings.Warmup, settings.Reps,
+        JsonReport.Write(settings.Json, new GemmReport("gemm", Gemm.ActiveKernel.ToString(), settings.Threads, settings.Warmup, settings.Reps, settings.Clock.ToString(),
             peak, width, rss, gcs, core, rows));
         return 0;
     }
@@ -126,6 +126,6 @@ internal static class GemmCommand
     private sealed record GemmRow(string Shape, string Form, int M, int N, int K, double Ms, double BestMs, double GflopPerS, double PeakFraction, int GcCount,
         GemmReference? Reference, double? Ratio, double? MaxRelDiff);
 
-    private sealed record GemmReport(string Command, string Kernel, int Threads, int Warmup, int Reps, double PeakGflopPerS, string PeakWidth,
+    private sealed record GemmReport(string Command, string Kernel, int Threads, int Warmup, int Reps, string Clock, double PeakGflopPerS, string PeakWidth,
         double PeakRssMb, int GcCount, string? ReferenceCore, IReadOnlyList<GemmRow> Results);
 }
