@@ -26,36 +26,83 @@ internal static class FusedUpdates
     /// null when momentum is 0. All tensors contiguous, same shape and dtype.</summary>
     public static void Sgd(Tensor p, Tensor g, Tensor? buffer, SgdScalars s)
     {
-        if (p.DType == DType.Float32) Split<float>(p, g, buffer, null, (pa, ga, ba, _) => SgdKernel(pa, ga, ba, s));
-        else Split<double>(p, g, buffer, null, (pa, ga, ba, _) => SgdKernel(pa, ga, ba, s));
+        if (p.DType == DType.Float32) Split(SgdWork<float>.ForThread(s), p, g, buffer, null);
+        else Split(SgdWork<double>.ForThread(s), p, g, buffer, null);
     }
 
     /// <summary>One Adam step (PyTorch 1.13, no amsgrad): moments updated in place, then p ← p − step_size·m / (√v / √bc2 + eps).</summary>
     public static void Adam(Tensor p, Tensor g, Tensor expAvg, Tensor expAvgSq, AdamScalars s)
     {
-        if (p.DType == DType.Float32) Split<float>(p, g, expAvg, expAvgSq, (pa, ga, ma, va) => AdamKernel(pa, ga, ma, va, s));
-        else Split<double>(p, g, expAvg, expAvgSq, (pa, ga, ma, va) => AdamKernel(pa, ga, ma, va, s));
+        if (p.DType == DType.Float32) Split(AdamWork<float>.ForThread(s), p, g, expAvg, expAvgSq);
+        else Split(AdamWork<double>.ForThread(s), p, g, expAvg, expAvgSq);
     }
 
-    private delegate void Kernel<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> a, Span<T> b);
-
-    /// <summary>Runs <paramref name="kernel"/> over [0, n) in contiguous ranges, one per thread.</summary>
-    private static void Split<T>(Tensor p, Tensor g, Tensor? a, Tensor? b, Kernel<T> kernel) where T : unmanaged
+    /// <summary>Runs <paramref name="work"/> over the elements in contiguous ranges, one per thread (inline when small).</summary>
+    private static void Split<T>(UpdateWork<T> work, Tensor p, Tensor g, Tensor? a, Tensor? b) where T : unmanaged
     {
-        int n = p.Numel;
-        if (n < 2 * MinChunk)
+        work.P = p.HostArray<T>(); work.PO = p.Offset;
+        work.G = g.HostArray<T>(); work.GO = g.Offset;
+        work.A = a?.HostArray<T>(); work.AO = a?.Offset ?? 0;
+        work.B = b?.HostArray<T>(); work.BO = b?.Offset ?? 0;
+        work.N = p.Numel;
+        try
         {
-            kernel(p.Span<T>(), g.Span<T>(), a != null ? a.Span<T>() : default, b != null ? b.Span<T>() : default);
-            return;
+            int parts = Math.Max(1, work.N / MinChunk);
+            if (parts <= 1) work.Execute(0, 1);
+            else Parallelism.Run(work, parts);
         }
-        T[] pa = p.HostArray<T>(), ga = g.HostArray<T>();
-        T[]? aa = a?.HostArray<T>(), ba = b?.HostArray<T>();
-        int po = p.Offset, go = g.Offset, ao = a?.Offset ?? 0, bo = b?.Offset ?? 0;
-        Parallelism.For(0, n, MinChunk, (start, end) => kernel(
-            pa.AsSpan(po + start, end - start),
-            ga.AsSpan(go + start, end - start),
-            aa != null ? aa.AsSpan(ao + start, end - start) : default,
-            ba != null ? ba.AsSpan(bo + start, end - start) : default));
+        finally
+        {
+            // Drop the array references so a cached work item does not keep storage alive.
+            work.P = work.G = null; work.A = work.B = null;
+        }
+    }
+
+    /// <summary>The arrays of one update and the range split; the kernel runs on spans of part <c>part</c>.</summary>
+    private abstract class UpdateWork<T> : IParallelWork where T : unmanaged
+    {
+        public T[]? P, G, A, B;
+        public int PO, GO, AO, BO, N;
+
+        public void Execute(int part, int parts)
+        {
+            int s = (int)((long)N * part / parts), e = (int)((long)N * (part + 1) / parts);
+            if (e <= s) return;
+            int n = e - s;
+            Run(P.AsSpan(PO + s, n), G.AsSpan(GO + s, n), A != null ? A.AsSpan(AO + s, n) : default, B != null ? B.AsSpan(BO + s, n) : default);
+        }
+
+        protected abstract void Run(Span<T> p, ReadOnlySpan<T> g, Span<T> a, Span<T> b);
+    }
+
+    private sealed class SgdWork<T> : UpdateWork<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static SgdWork<T>? _cached;
+        private SgdScalars _s;
+
+        public static SgdWork<T> ForThread(SgdScalars s)
+        {
+            var w = _cached ??= new SgdWork<T>();
+            w._s = s;
+            return w;
+        }
+
+        protected override void Run(Span<T> p, ReadOnlySpan<T> g, Span<T> a, Span<T> b) => SgdKernel(p, g, a, _s);
+    }
+
+    private sealed class AdamWork<T> : UpdateWork<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static AdamWork<T>? _cached;
+        private AdamScalars _s;
+
+        public static AdamWork<T> ForThread(AdamScalars s)
+        {
+            var w = _cached ??= new AdamWork<T>();
+            w._s = s;
+            return w;
+        }
+
+        protected override void Run(Span<T> p, ReadOnlySpan<T> g, Span<T> a, Span<T> b) => AdamKernel(p, g, a, b, _s);
     }
 
     private static void SgdKernel<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, SgdScalars s) where T : unmanaged, IFloatingPointIeee754<T>

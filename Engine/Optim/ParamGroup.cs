@@ -36,7 +36,14 @@ public sealed class ParamGroup
     {
     }
 
-    /// <summary>A group of named parameters (for example a module's named parameters).</summary>
+    /// <summary>A group of named parameters as <c>Module.NamedParameters()</c> yields them.</summary>
+    public ParamGroup(IEnumerable<(string Name, Tensor Parameter)> namedParameters, double? learningRate = null, double? weightDecay = null,
+        string? name = null)
+        : this(namedParameters.Select(x => new KeyValuePair<string, Tensor>(x.Name, x.Parameter)), learningRate, weightDecay, name)
+    {
+    }
+
+    /// <summary>A group of named parameters.</summary>
     public ParamGroup(IEnumerable<KeyValuePair<string, Tensor>> namedParameters, double? learningRate = null, double? weightDecay = null,
         string? name = null)
     {
