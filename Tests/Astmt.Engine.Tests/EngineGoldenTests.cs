@@ -103,10 +103,23 @@ public class EngineGoldenTests
             F.Add(nll, l1).Backward();
             opt.Step();
         }
-        // Adam divides by √v: where a gradient is ~0 the step's sign rests on rounding, so parameters get an lr-sized atol there.
         foreach (var name in ParamNames)
-            Numeric.AssertClose(golden.Get("adam3." + name), graph.P[name], 1e-4, 1e-3, "after 3 Adam steps: " + name);
-        Numeric.AssertClose(golden.Get("adam3.bn1.running_mean"), graph.RunningMean, Atol, Rtol, "BN running mean after 3 forwards");
+        {
+            if (name == "conv1.bias")
+            {
+                // BN right after conv1 removes any per-channel shift, so this gradient is 0 up to rounding (~1e-9 in PyTorch too)
+                // and Adam, which divides by √v, turns that noise into steps of up to lr in either direction. All one can
+                // check is Adam's bound: each of the 3 steps moves a parameter by at most lr (times √(1−β2^t)/(1−β1^t) ≤ 1).
+                var moved = F.Sub(graph.P[name], golden.Get("init." + name)).ToDoubleArray();
+                Assert.That(moved.Select(Math.Abs), Is.All.LessThanOrEqualTo(3 * 1e-2 * (1 + 1e-6)), "conv1.bias moves at most 3 lr");
+                continue;
+            }
+            Numeric.AssertClose(golden.Get("adam3." + name), graph.P[name], 1e-5, 1e-4, "after 3 Adam steps: " + name);
+        }
+        // The batch means include conv1.bias, whose trajectory is rounding noise (above): forwards 2 and 3 see biases that may
+        // differ from PyTorch's by up to 2 lr and 4 lr, weighted 0.9·0.1 and 0.1 in the running mean, so it can differ by 0.58 lr.
+        // The running variance does not see the bias and is compared tightly.
+        Numeric.AssertClose(golden.Get("adam3.bn1.running_mean"), graph.RunningMean, 0.58 * 1e-2, 0, "BN running mean after 3 forwards");
         Numeric.AssertClose(golden.Get("adam3.bn1.running_var"), graph.RunningVar, Atol, Rtol, "BN running var after 3 forwards");
     }
 }
