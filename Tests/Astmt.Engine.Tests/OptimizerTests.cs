@@ -212,6 +212,18 @@ public class OptimizerTests
     }
 
     [Test]
+    public void ModuleParameterNamesAppearInMessages()
+    {
+        var bn = new Astmt.Engine.NN.BatchNorm2d(3);
+        var opt = new Sgd([new ParamGroup(bn.NamedParameters(), name: "decoder")], 0.1);
+        Assert.That(opt.ParameterCount, Is.EqualTo(2), "weight and bias; running statistics are buffers");
+        Assert.That(opt.ParamGroups[0].ParameterNames, Is.EqualTo(new[] { "weight", "bias" }));
+        bn.Parameters().First().Grad = Tensor.Zeros([4]);
+        var ex = Assert.Throws<InvalidOperationException>(opt.Step)!;
+        Assert.That(ex.Message, Does.Contain("'weight'").And.Contain("[4]").And.Contain("[3]"));
+    }
+
+    [Test]
     public void AMisshapenGradientIsReportedBeforeAnyParameterChanges()
     {
         var rng = new Random(27);
