@@ -12,12 +12,3 @@ public partial interface IDeviceOps
     void Pair(F.PairKind kind, Tensor a, Tensor b, Tensor y) =>
         throw DeviceKernelMissing.Error("pair/" + kind, a);
 }
-
-/// <summary>The error a device backend raises for a kernel it does not implement yet.</summary>
-internal static class DeviceKernelMissing
-{
-    /// <summary>A NotSupportedException naming the kernel, the device and the tensor that asked for it.</summary>
-    public static NotSupportedException Error(string kernel, Tensor t) =>
-        new($"The '{kernel}' kernel is not implemented for device {t.Device} (tensor {t.Describe()}). " +
-            "Run this op on the CPU (To(Device.Cpu)) until the device backend provides it.");
-}
