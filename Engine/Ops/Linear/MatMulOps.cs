@@ -101,8 +101,8 @@ public static partial class F
         if (!a.Device.IsCpu) DeviceOps.For(a).Gemm(ta, tb, m, n, k, da, lda, db, ldb, c, accumulate ? 1 : 0);
         else if (c.Numel > 0)
         {
-            if (a.DType == DType.Float32) GemmKernel.Run<float>(ta, tb, m, n, k, da, lda, db, ldb, c, accumulate);
-            else GemmKernel.Run<double>(ta, tb, m, n, k, da, lda, db, ldb, c, accumulate);
+            if (a.DType == DType.Float32) MatMulKernel.Run<float>(ta, tb, m, n, k, da, lda, db, ldb, c, accumulate);
+            else MatMulKernel.Run<double>(ta, tb, m, n, k, da, lda, db, ldb, c, accumulate);
         }
         ReleaseTemporary(da, a);
         ReleaseTemporary(db, b);
@@ -119,15 +119,22 @@ public static partial class F
     }
 }
 
-/// <summary>Host GEMM over tensors: rows of C are split over the worker threads, each range a GEMM on slices of A and C.</summary>
-internal static class GemmKernel
+/// <summary>Host GEMM over tensors. Float32 goes to the packed multithreaded <see cref="Gemm.Sgemm"/> in one call; float64 (the
+/// reference path) splits the rows of C over the worker threads, each range a GEMM on slices of A and C.</summary>
+internal static class MatMulKernel
 {
     public static void Run<T>(Transpose ta, Transpose tb, int m, int n, int k, Tensor a, int lda, Tensor b, int ldb, Tensor c, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T[] aa = a.HostArray<T>(), ba = b.HostArray<T>(), ca = c.HostArray<T>();
+        if (typeof(T) == typeof(float))
+        {
+            Gemm.Sgemm(ta, tb, m, n, k, 1f, a.HostArray<float>().AsSpan(a.Offset), lda, b.HostArray<float>().AsSpan(b.Offset), ldb,
+                accumulate ? 1f : 0f, c.HostArray<float>().AsSpan(c.Offset, m * n), n);
+            return;
+        }
+        double[] aa = a.HostArray<double>(), ba = b.HostArray<double>(), ca = c.HostArray<double>();
         int ao = a.Offset, bo = b.Offset, co = c.Offset;
-        T beta = accumulate ? T.One : T.Zero;
+        double beta = accumulate ? 1 : 0;
         long work = (long)m * n * Math.Max(k, 1);
         int minRows = (int)Math.Max(1, (1L << 17) / Math.Max(1L, (long)n * Math.Max(k, 1)));
         if (work < 1L << 18) Rows(0, m);
@@ -137,16 +144,7 @@ internal static class GemmKernel
         {
             // Row r of op(A) starts at r·lda as stored, or at column r of the stored matrix when transposed.
             int aStart = ao + (ta == Transpose.No ? r0 * lda : r0);
-            var cRows = ca.AsSpan(co + r0 * n, (r1 - r0) * n);
-            if (typeof(T) == typeof(float))
-                Gemm.Sgemm(ta, tb, r1 - r0, n, k, 1f, AsFloat(aa).AsSpan(aStart), lda, AsFloat(ba).AsSpan(bo), ldb, float.CreateTruncating(beta),
-                    System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(cRows), n);
-            else
-                Gemm.Dgemm(ta, tb, r1 - r0, n, k, 1d, AsDouble(aa).AsSpan(aStart), lda, AsDouble(ba).AsSpan(bo), ldb, double.CreateTruncating(beta),
-                    System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(cRows), n);
+            Gemm.Dgemm(ta, tb, r1 - r0, n, k, 1d, aa.AsSpan(aStart), lda, ba.AsSpan(bo), ldb, beta, ca.AsSpan(co + r0 * n, (r1 - r0) * n), n);
         }
     }
-
-    private static float[] AsFloat<T>(T[] a) => System.Runtime.CompilerServices.Unsafe.As<float[]>(a);
-    private static double[] AsDouble<T>(T[] a) => System.Runtime.CompilerServices.Unsafe.As<double[]>(a);
 }
