@@ -26,7 +26,7 @@ public static class Im2Col
                     var row = col.AsSpan(((c * kernelH + r) * kernelW + s) * cols, cols);
                     int dw = s * dilation - padding;
                     // Output columns q whose input column q·stride + dw lies inside [0, W).
-                    int qLo = dw >= 0 ? 0 : (-dw + stride - 1) / stride;
+                    int qLo = dw >= 0 ? 0 : Math.Min(outW, (-dw + stride - 1) / stride);
                     int qHi = width - dw <= 0 ? 0 : Math.Min(outW, (width - dw + stride - 1) / stride);
                     if (qHi < qLo) qHi = qLo;
                     for (int p = 0; p < outH; p++)
@@ -37,6 +37,7 @@ public static class Im2Col
                         dst[..qLo].Clear();
                         dst[qHi..].Clear();
                         int src = xc + h * width + dw;
+                        if (qHi == qLo) continue;
                         if (stride == 1) x.AsSpan(src + qLo, qHi - qLo).CopyTo(dst[qLo..qHi]);
                         else for (int q = qLo; q < qHi; q++) dst[q] = x[src + q * stride];
                     }
@@ -62,15 +63,17 @@ public static class Im2Col
                 {
                     var row = col.AsSpan(((c * kernelH + r) * kernelW + s) * cols, cols);
                     int dw = s * dilation - padding;
-                    int qLo = dw >= 0 ? 0 : (-dw + stride - 1) / stride;
+                    int qLo = dw >= 0 ? 0 : Math.Min(outW, (-dw + stride - 1) / stride);
                     int qHi = width - dw <= 0 ? 0 : Math.Min(outW, (width - dw + stride - 1) / stride);
+                    if (qHi < qLo) qHi = qLo;
                     for (int p = 0; p < outH; p++)
                     {
                         int h = p * stride - padding + r * dilation;
                         if ((uint)h >= (uint)height) continue;
                         var src = row.Slice(p * outW, outW);
                         int dst = xc + h * width + dw;
-                        if (stride == 1) VectorMath.AddInPlace(x.AsSpan(dst + qLo, Math.Max(0, qHi - qLo)), src[qLo..Math.Max(qLo, qHi)]);
+                        if (qHi == qLo) continue;
+                        if (stride == 1) VectorMath.AddInPlace(x.AsSpan(dst + qLo, qHi - qLo), src[qLo..qHi]);
                         else for (int q = qLo; q < qHi; q++) x[dst + q * stride] += src[q];
                     }
                 }
