@@ -147,6 +147,32 @@ public class ConvTests
         for (int i = 0; i < one.Length; i++) Assert.That(two[i], Is.EqualTo(one[i]), $"result {i} differs between 1 and 2 threads");
     }
 
+    [TestCase(1)]
+    [TestCase(50)]
+    public void ImagesSplitIntoBandsGiveTheSameResult(int bandElements)
+    {
+        var rng = new Random(18);
+        var c = new Config(2, 3, 11, 9, 4, 3, 3, 2, 2, 2, true);
+        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
+        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
+        var b = Numeric.RandomDouble(rng, c.K);
+        var expected = Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
+        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
+        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out var gwRef);
+        int previous = Conv2dKernels.MaxBandElements;
+        Conv2dKernels.MaxBandElements = bandElements;
+        try
+        {
+            Numeric.AssertClose(expected, F.Conv2d(x, w, b, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), 1e-12, 1e-12, "banded forward");
+            Numeric.AssertClose(gxRef, F.Conv2dInputGrad(gy, w, c.H, c.W, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), 1e-12, 1e-12, "banded input grad");
+            Numeric.AssertClose(gwRef, F.Conv2dWeightGrad(x, gy, c.R, c.S, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), 1e-11, 1e-12, "banded weight grad");
+        }
+        finally
+        {
+            Conv2dKernels.MaxBandElements = previous;
+        }
+    }
+
     [Test]
     public void NonContiguousInputGivesTheSameResult()
     {
