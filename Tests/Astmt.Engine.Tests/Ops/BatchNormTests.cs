@@ -109,6 +109,33 @@ public class BatchNormTests
         for (int i = 0; i < 3; i++) Numeric.AssertClose(composed[i], fused[i], 1e-12, 1e-9, $"gradient {i}");
     }
 
+    [TestCase(true, false)]
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    public void Float32BackwardAgreesWithFloat64(bool training, bool relu)
+    {
+        var rng = new Random(27);
+        var (rm, rv) = RunningStats(rng, 5);
+        // 13·17 elements per plane: vector bodies and scalar tails both run.
+        var x = F.Add(F.Mul(Numeric.RandomDouble(rng, 3, 5, 13, 17), 3.0), 1.5).Detach();
+        var w = Numeric.RandomDouble(rng, 5);
+        var b = Numeric.RandomDouble(rng, 5);
+        var gy = Numeric.RandomDouble(rng, 3, 5, 13, 17);
+        double[][] Grads(DType dtype)
+        {
+            Tensor xs = x.To(dtype), ws = w.To(dtype), bs = b.To(dtype);
+            xs.RequiresGrad = ws.RequiresGrad = bs.RequiresGrad = true;
+            var y = Apply([xs, ws, bs], training, relu, training ? null : rm.To(dtype), training ? null : rv.To(dtype));
+            var r = Autograd.Autograd.Grad([y], [xs, ws, bs], [gy.To(dtype)]).Select(t => t!.ToDoubleArray()).ToArray();
+            Autograd.Autograd.ReleaseStep();
+            return r;
+        }
+        var g64 = Grads(DType.Float64);
+        var g32 = Grads(DType.Float32);
+        string[] names = ["input", "weight", "bias"];
+        for (int i = 0; i < 3; i++) Numeric.AssertClose(g64[i], g32[i], i == 0 ? 2e-5 : 2e-4, 1e-4, $"float32 {names[i]} gradient");
+    }
+
     [Test]
     public void ResultsDoNotDependOnThreadCount()
     {
