@@ -15,11 +15,3 @@ public partial interface IDeviceOps
     void Conv2dBackwardWeight(Tensor x, Tensor gradOutput, Tensor gradWeight, Conv2dGeometry geometry) =>
         throw DeviceKernelMissing.For(this, "conv2d backward-weight");
 }
-
-/// <summary>The error a device backend raises for a kernel it does not provide yet.</summary>
-internal static class DeviceKernelMissing
-{
-    public static NotSupportedException For(IDeviceOps backend, string kernel) =>
-        new($"The device backend {backend.GetType().Name} has no '{kernel}' kernel yet. Run this op on the CPU (move the tensors with To(Device.Cpu)) " +
-            "or implement the kernel in the backend's IDeviceOps.");
-}
