@@ -50,7 +50,7 @@ public class ResizeTests
     [Test]
     public void MatchesPyTorchGolden()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(FixturePath("resize_golden.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Fixtures.Path("resize_golden.json")));
         int checkedCases = 0;
         foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
         {
@@ -134,18 +134,6 @@ public class ResizeTests
     }
 
     private static double[] Doubles(JsonElement c, string name) => c.GetProperty(name).EnumerateArray().Select(e => e.GetDouble()).ToArray();
-
-    private static string FixturePath(string file)
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir != null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "Tests", "Astmt.Engine.Tests", "Fixtures", file);
-            if (File.Exists(candidate)) return candidate;
-            candidate = Path.Combine(dir.FullName, "Fixtures", file);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"Fixture {file} not found above {TestContext.CurrentContext.TestDirectory}.");
-    }
 
     // ---------------------------------------------------------------- float64 oracle: PyTorch's index rules, written out per element
 
