@@ -190,6 +190,23 @@ public abstract class Module
         return this;
     }
 
+    /// <summary>Converts every floating parameter and buffer to <paramref name="dtype"/> (PyTorch's <c>.double()</c> / <c>.float()</c>);
+    /// integer buffers such as num_batches_tracked keep their type. New tensors replace the old ones; build optimizers after this.</summary>
+    public Module To(DType dtype)
+    {
+        if (!dtype.IsFloating()) throw new ArgumentException($"{TypeName}.To: modules convert to Float32 or Float64, not {dtype}.");
+        foreach (var m in Modules())
+        {
+            foreach (var name in m._parameters.Keys.ToArray())
+                if (m._parameters[name] is { } p && p.DType != dtype)
+                    m._parameters[name] = Parameter.MakeParameter(p.Device.IsCpu ? p.To(dtype) : p.To(Device.Cpu).To(dtype).To(p.Device), $"{m.TypeName}.{name}", p.RequiresGrad);
+            foreach (var name in m._buffers.Keys.ToArray())
+                if (m._buffers[name] is { } b && b.DType.IsFloating() && b.DType != dtype)
+                    m._buffers[name] = b.Device.IsCpu ? b.To(dtype) : b.To(Device.Cpu).To(dtype).To(b.Device);
+        }
+        return this;
+    }
+
     // ------------------------------------------------------------------ state dict
 
     /// <summary>
