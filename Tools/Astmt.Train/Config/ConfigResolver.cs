@@ -16,6 +16,12 @@ public static class ConfigResolver
         foreach (var key in ConfigKeys.All)
             if (key.BuiltInDefault != null) builtIn.Values[key.Name] = new SourcedValue(key.BuiltInDefault, $"default of {key.Flag}");
 
+        // Values the user gave are checked before anything else, so a bad flag is reported as such even when, say, the model
+        // named by default is not available.
+        foreach (var layer in fileLayer == null ? [flags] : new[] { fileLayer, flags })
+            foreach (var (name, value) in layer.Values)
+                (ConfigKeys.Find(name) ?? throw new ConfigurationException($"{value.Source}: unknown key '{name}'.")).Canonicalize(value.Text, value.Source);
+
         // The model and preset choose further layers, so they are looked up first, from the layers that can set them.
         var early = new List<ConfigLayer> { builtIn };
         if (fileLayer != null) early.Add(fileLayer);

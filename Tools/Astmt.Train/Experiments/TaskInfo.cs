@@ -1,7 +1,7 @@
 namespace Astmt.Train.Experiments;
 
-/// <summary>What a task predicts, which decides how its maps are drawn in prediction grids.</summary>
-public enum TaskKind
+/// <summary>What kind of map a task predicts, which decides how it is drawn in prediction grids.</summary>
+public enum MapKind
 {
     /// <summary>Per-pixel class indices (semantic segmentation, human parts); drawn with a class palette, negative labels black.</summary>
     Segmentation,
@@ -22,5 +22,5 @@ public sealed record MetricInfo(string Name, bool HigherIsBetter);
 /// <param name="Name">Task name, used as the key of losses, metrics and weights (for example <c>semantic</c>, <c>depth</c>).</param>
 /// <param name="Kind">How its maps are drawn.</param>
 /// <param name="Metrics">The metrics its evaluation reports, in display order.</param>
-/// <param name="Classes">Number of classes for <see cref="TaskKind.Segmentation"/>; 0 otherwise.</param>
-public sealed record TaskInfo(string Name, TaskKind Kind, IReadOnlyList<MetricInfo> Metrics, int Classes = 0);
+/// <param name="Classes">Number of classes for <see cref="MapKind.Segmentation"/>; 0 otherwise.</param>
+public sealed record TaskInfo(string Name, MapKind Kind, IReadOnlyList<MetricInfo> Metrics, int Classes = 0);

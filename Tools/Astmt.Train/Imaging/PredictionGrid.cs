@@ -22,7 +22,7 @@ public static class PredictionGrid
                 throw new InvalidOperationException($"The prediction sample has no entry for task '{task.Name}'.");
             int top = Gap + row * (h + Gap);
             grid.Paste(RenderInput(sample.Input, w, h), Gap, top);
-            var (low, high) = task.Kind == TaskKind.Depth ? ValidRange(p.GroundTruth) : (0.0, 1.0);
+            var (low, high) = task.Kind == MapKind.Depth ? ValidRange(p.GroundTruth) : (0.0, 1.0);
             grid.Paste(Render(task, p.Prediction, w, h, low, high), 2 * Gap + w, top);
             grid.Paste(Render(task, p.GroundTruth, w, h, low, high), 3 * Gap + 2 * w, top);
         }
@@ -58,9 +58,9 @@ public static class PredictionGrid
                 int sy = y * map.Height / h, sx = x * map.Width / w;
                 var (r, g, b) = task.Kind switch
                 {
-                    TaskKind.Segmentation => ColorMaps.Segmentation((int)MathF.Round(map[sy, sx])),
-                    TaskKind.Depth => map[sy, sx] > 0 ? ColorMaps.Depth(map[sy, sx], low, high) : ((byte)0, (byte)0, (byte)0),
-                    TaskKind.Normals => ColorMaps.Normal(map[sy, sx, 0], map[sy, sx, 1], map[sy, sx, 2]),
+                    MapKind.Segmentation => ColorMaps.Segmentation((int)MathF.Round(map[sy, sx])),
+                    MapKind.Depth => map[sy, sx] > 0 ? ColorMaps.Depth(map[sy, sx], low, high) : ((byte)0, (byte)0, (byte)0),
+                    MapKind.Normals => ColorMaps.Normal(map[sy, sx, 0], map[sy, sx, 1], map[sy, sx, 2]),
                     _ => ColorMaps.Grey(map[sy, sx]),
                 };
                 img.Set(x, y, r, g, b);

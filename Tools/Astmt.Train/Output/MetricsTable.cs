@@ -75,3 +75,25 @@ public static class MetricsTable
     private static double? Get(Dictionary<string, Dictionary<string, double>> values, string task, string metric) =>
         values.TryGetValue(task, out var m) && m.TryGetValue(metric, out var v) ? v : null;
 }
+
+/// <summary>The table of a standalone evaluation (the <c>eval</c> command).</summary>
+public static class EvaluationTable
+{
+    /// <summary>Per task, the loss and every metric of <paramref name="result"/>.</summary>
+    public static Table Build(IReadOnlyList<TaskInfo> tasks, EvaluationResult result)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("evaluation")
+            .AddColumn("task").AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
+        foreach (var task in tasks)
+        {
+            table.AddRow(Markup.Escape(task.Name), "loss", MetricsTable.Number(result.Losses.TryGetValue(task.Name, out var l) ? l : null));
+            foreach (var m in task.Metrics)
+            {
+                double? v = result.Metrics.TryGetValue(task.Name, out var tm) && tm.TryGetValue(m.Name, out var x) ? x : null;
+                table.AddRow("", Markup.Escape(m.Name + (m.HigherIsBetter ? " ↑" : " ↓")), MetricsTable.Number(v));
+            }
+        }
+        if (result.Note != null) table.Caption(Markup.Escape(result.Note));
+        return table;
+    }
+}

@@ -24,11 +24,21 @@ public sealed class RunConsole
     /// <summary>True when progress is drawn live.</summary>
     public bool Live { get; }
 
+    // Plain lines go straight to the writer: Spectre would wrap them at its assumed width of 80 columns, which breaks paths
+    // and makes logs hard to grep.
+    private readonly TextWriter? _plainWriter;
+
     /// <summary>A console over <paramref name="console"/>; <paramref name="live"/> selects live bars or plain lines.</summary>
     public RunConsole(IAnsiConsole console, bool live)
     {
         Console = console;
         Live = live;
+    }
+
+    private RunConsole(IAnsiConsole console, TextWriter plainWriter) : this(console, live: false)
+    {
+        _plainWriter = plainWriter;
+        console.Profile.Width = 160;
     }
 
     /// <summary>A console writing plain text to <paramref name="writer"/> (no colours, no live bars): for pipes and tests.</summary>
@@ -38,7 +48,7 @@ public sealed class RunConsole
         ColorSystem = ColorSystemSupport.NoColors,
         Interactive = InteractionSupport.No,
         Out = new AnsiConsoleOutput(writer),
-    }), live: false);
+    }), writer);
 
     /// <summary>The console of this process: live when standard output is a terminal.</summary>
     public static RunConsole ForProcess() => System.Console.IsOutputRedirected
@@ -46,7 +56,11 @@ public sealed class RunConsole
         : new RunConsole(AnsiConsole.Console, live: true);
 
     /// <summary>Prints a line of plain text.</summary>
-    public void Line(string text) => Console.WriteLine(text);
+    public void Line(string text)
+    {
+        if (_plainWriter != null) _plainWriter.WriteLine(text);
+        else Console.WriteLine(text);
+    }
 
     /// <summary>Prints a line with Spectre markup (only on live consoles; plain consoles get the text without styling).</summary>
     public void Markup(string markup) => Console.MarkupLine(markup);
@@ -93,7 +107,7 @@ public sealed class RunConsole
     private sealed class PlainSink(RunConsole owner, string title, int total, int done) : IProgressSink
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private int _done = done, _sinceStart, _nextReport = NextDecile(done, total);
+        private int _done = done, _sinceStart, _nextReport = NextDecile(done, total), _reported = -1;
         private string _status = "";
 
         public void Advance(int images, string status)
@@ -108,10 +122,14 @@ public sealed class RunConsole
             }
         }
 
-        public void Finish() => Report();
+        public void Finish()
+        {
+            if (_reported != _done) Report();
+        }
 
         private void Report()
         {
+            _reported = _done;
             double seconds = _clock.Elapsed.TotalSeconds;
             double rate = seconds > 0 ? _sinceStart / seconds : 0;
             string eta = rate > 0 ? FormatTime(TimeSpan.FromSeconds((total - _done) / rate)) : "--:--";
