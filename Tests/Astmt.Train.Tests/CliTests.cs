@@ -76,10 +76,17 @@ public sealed class CliTests
     {
         var registry = TestRegistry.Create();
         Astmt.Train.Experiments.SynthRequest? seen = null;
-        registry.SyntheticWriter = request => { seen = request; for (int i = 1; i <= request.Count; i++) request.Progress(i); };
-        var r = CliRunner.Run(registry, "data", "synth", "--out", "dir", "--count", "5", "--height", "32", "--width", "48", "--seed", "9");
+        registry.SyntheticWriter = request => { seen = request; for (int i = 1; i <= request.Count + request.ValCount; i++) request.Progress(i); };
+        var r = CliRunner.Run(registry, "data", "synth", "--out", "dir", "--count", "8", "--height", "32", "--width", "48", "--seed", "9");
         Assert.That(r.ExitCode, Is.Zero, r.ToString());
         Assert.That(seen, Is.Not.Null);
-        Assert.That((seen!.Out, seen.Count, seen.Height, seen.Width, seen.Seed), Is.EqualTo(("dir", 5, 32, 48, 9L)));
+        Assert.That((seen!.Out, seen.Layout, seen.Count, seen.ValCount, seen.Height, seen.Width, seen.Seed), Is.EqualTo(("dir", "nyuv2", 8, 2, 32, 48, 9L)));
+        Assert.That(r.Output, Does.Contain("10/10"));
+
+        var astmt = CliRunner.Run(registry, "data", "synth", "--out", "dir", "--layout", "astmt", "--val-count", "3");
+        Assert.That((astmt.ExitCode, seen.Layout, seen.ValCount), Is.EqualTo((0, "astmt", 3)), astmt.ToString());
+        var bad = CliRunner.Run(registry, "data", "synth", "--out", "dir", "--layout", "pascal");
+        Assert.That(bad.ExitCode, Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(bad.Error, Does.StartWith("error: --layout: ").And.Contain("'pascal'").And.Contain("'nyuv2'"));
     }
 }

@@ -3,6 +3,7 @@ using System.Xml;
 using System.Xml.Linq;
 using Astmt.Engine.IO;
 using Astmt.Train.Config;
+using Astmt.Train.Output;
 using Astmt.Train.Tests.Support;
 using Astmt.Train.Training;
 
@@ -79,6 +80,24 @@ public sealed class TrainingRunTests
         Assert.That(r.Output, Does.Contain("weight"), "DWA shows the weight column");
         Assert.That(r.Output, Does.Contain("abs_err").And.Contain("acc"));
         Assert.That(r.Output, Does.Contain("Results are in").And.Contain("report.html"));
+    }
+
+    [Test]
+    public void Console_OnATerminal_DrawsLiveBarsWithRateAndEta()
+    {
+        static RunConsole Terminal(TextWriter w) => new(Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Ansi = Spectre.Console.AnsiSupport.Yes,
+            ColorSystem = Spectre.Console.ColorSystemSupport.TrueColor,
+            Interactive = Spectre.Console.InteractionSupport.Yes,
+            Out = new Spectre.Console.AnsiConsoleOutput(w),
+        }), live: true);
+        var r = CliRunner.Run(TestRegistry.Create(), CancellationToken.None, Terminal,
+            "train", "--model", "tiny", "--epochs", "2", "--out", Run, "--weighting", "dwa");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        Assert.That(r.Output, Does.Contain("\u001b["), "ANSI rendering");
+        Assert.That(r.Output, Does.Contain("img/s").And.Contain("epoch 2/2").And.Contain("100%"));
+        Assert.That(r.Output, Does.Contain("weight").And.Contain("abs_err"), "the epoch table");
     }
 
     [Test]

@@ -15,14 +15,18 @@ public static class CliRunner
 {
     public static CliResult Run(ExperimentRegistry registry, params string[] args) => Run(registry, CancellationToken.None, args);
 
-    public static CliResult Run(ExperimentRegistry registry, CancellationToken stop, params string[] args)
+    public static CliResult Run(ExperimentRegistry registry, CancellationToken stop, params string[] args) =>
+        Run(registry, stop, RunConsole.Plain, args);
+
+    /// <summary>Runs with the console <paramref name="makeConsole"/> builds over the captured output.</summary>
+    public static CliResult Run(ExperimentRegistry registry, CancellationToken stop, Func<TextWriter, RunConsole> makeConsole, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
         var env = new CliEnvironment
         {
             Registry = registry,
-            Console = RunConsole.Plain(output),
+            Console = makeConsole(output),
             Output = output,
             Error = error,
             Stop = stop,

@@ -144,18 +144,20 @@ internal sealed class CliCommands(CliEnvironment env)
         return ExitCodes.Ok;
     }
 
-    public int Synth(string outDir, int count, int height, int width, long seed)
+    public int Synth(string outDir, string layout, int count, int valCount, int height, int width, long seed)
     {
         if (count < 1) throw new ConfigurationException($"--count: '{count}' is not valid; expected a whole number ≥ 1.");
+        if (valCount < 1) throw new ConfigurationException($"--val-count: '{valCount}' is not valid; expected a whole number ≥ 1.");
         if (height < 1 || width < 1) throw new ConfigurationException($"--height/--width: {height}x{width} is not valid; expected positive sizes.");
         var writer = env.Registry.SyntheticWriter ?? throw new ConfigurationException(
             "data synth: no synthetic-scene generator is registered in this build; expected the synthetic scenes of the MTAN issue to register one.");
-        Console.Progress($"writing {count} scenes", count, 0, sink =>
+        int total = count + valCount;
+        Console.Progress($"writing {total} scenes", total, 0, sink =>
         {
             int last = 0;
-            writer(new SynthRequest(outDir, count, height, width, seed, done => { sink.Advance(done - last, ""); last = done; }));
+            writer(new SynthRequest(outDir, layout, count, valCount, height, width, seed, done => { sink.Advance(done - last, ""); last = done; }));
         });
-        Console.Line($"Wrote {count} scenes of {height}x{width} to {outDir}");
+        Console.Line($"Wrote {count} training and {valCount} validation scenes of {height}x{width} ({layout} layout) to {Path.GetFullPath(outDir)}");
         return ExitCodes.Ok;
     }
 

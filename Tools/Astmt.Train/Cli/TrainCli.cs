@@ -20,12 +20,26 @@ public static class TrainCli
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) env.Error.WriteLine($"error: {error.Message}");
-            string command = parse.CommandResult.Command == root ? "" : parse.CommandResult.Command.Name + " ";
-            env.Error.WriteLine($"See 'Astmt.Train {command}--help' for the accepted flags.");
+            foreach (var error in parse.Errors) env.Error.WriteLine($"error: {Describe(error)}");
+            var path = new List<string>();
+            for (SymbolResult? r = parse.CommandResult; r is CommandResult c && c.Command != root; r = r.Parent) path.Insert(0, c.Command.Name);
+            env.Error.WriteLine($"See 'Astmt.Train {string.Join(' ', path.Append("--help"))}' for the accepted flags.");
             return ExitCodes.BadInput;
         }
         return parse.Invoke(new InvocationConfiguration { Output = env.Output, Error = env.Error, EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>A parse error on one line, prefixed by the flag it concerns when System.CommandLine does not name it.</summary>
+    private static string Describe(ParseError error)
+    {
+        string message = System.Text.RegularExpressions.Regex.Replace(error.Message, @"\s*[\r\n]+\s*", " ");
+        string? flag = error.SymbolResult switch
+        {
+            OptionResult o => o.Option.Name,
+            ArgumentResult { Parent: OptionResult o } => o.Option.Name,
+            _ => null,
+        };
+        return flag != null && !message.Contains(flag, StringComparison.Ordinal) ? $"{flag}: {message}" : message;
     }
 
     /// <summary>The command tree.</summary>
@@ -81,13 +95,16 @@ public static class TrainCli
         var data = new Command("data", "Dataset tools.");
         var synth = new Command("synth", "Write the synthetic multi-task scenes in the NYUv2 .npy layout.");
         var outOption = new Option<string>("--out") { Description = "Folder to write", HelpName = "DIR", Required = true };
-        var count = new Option<int>("--count") { Description = "Number of scenes [default: 100]", DefaultValueFactory = _ => 100 };
+        var count = new Option<int>("--count") { Description = "Number of training scenes [default: 100]", DefaultValueFactory = _ => 100 };
+        var valCount = new Option<int?>("--val-count") { Description = "Number of validation scenes [default: a quarter of --count, at least 1]" };
+        var layout = new Option<string>("--layout") { Description = "nyuv2 (MTAN's four tasks) or astmt (all six tasks) [default: nyuv2]", DefaultValueFactory = _ => "nyuv2" };
+        layout.AcceptOnlyFromAmong("nyuv2", "astmt");
         var height = new Option<int>("--height") { Description = "Image height [default: 64]", DefaultValueFactory = _ => 64 };
         var width = new Option<int>("--width") { Description = "Image width [default: 64]", DefaultValueFactory = _ => 64 };
         var seed = new Option<long>("--seed") { Description = "Seed [default: 0]", DefaultValueFactory = _ => 0 };
-        foreach (Option o in new Option[] { outOption, count, height, width, seed }) synth.Options.Add(o);
-        synth.SetAction(p => commands.Guard(() =>
-            commands.Synth(p.GetValue(outOption)!, p.GetValue(count), p.GetValue(height), p.GetValue(width), p.GetValue(seed))));
+        foreach (Option o in new Option[] { outOption, layout, count, valCount, height, width, seed }) synth.Options.Add(o);
+        synth.SetAction(p => commands.Guard(() => commands.Synth(p.GetValue(outOption)!, p.GetValue(layout)!, p.GetValue(count),
+            p.GetValue(valCount) ?? Math.Max(1, p.GetValue(count) / 4), p.GetValue(height), p.GetValue(width), p.GetValue(seed))));
         data.Subcommands.Add(synth);
         return data;
     }

@@ -47,10 +47,12 @@ public sealed class ExperimentDescriptor
 }
 
 /// <summary>What <c>data synth</c> asks a synthetic-scene writer to produce.</summary>
-/// <param name="Out">Folder to write into (the NYUv2 .npy layout).</param>
-/// <param name="Count">Number of scenes.</param>
+/// <param name="Out">Folder to write into.</param>
+/// <param name="Layout"><c>nyuv2</c> (MTAN's {train,val}/{image,label,depth,normal}/{i}.npy) or <c>astmt</c> (all six ASTMT tasks).</param>
+/// <param name="Count">Number of training scenes.</param>
+/// <param name="ValCount">Number of validation scenes.</param>
 /// <param name="Height">Image height.</param>
 /// <param name="Width">Image width.</param>
 /// <param name="Seed">Seed; scene i depends only on the seed and i.</param>
-/// <param name="Progress">Called with the number of scenes written so far.</param>
-public sealed record SynthRequest(string Out, int Count, int Height, int Width, long Seed, Action<int> Progress);
+/// <param name="Progress">Called with the number of scenes written so far (train and val together), if the writer reports it.</param>
+public sealed record SynthRequest(string Out, string Layout, int Count, int ValCount, int Height, int Width, long Seed, Action<int> Progress);

@@ -33,9 +33,6 @@ public sealed class Trainer
         _checkpoints = new CheckpointStore(run.CheckpointsFolder);
     }
 
-    /// <summary>Fires after every optimizer step with the step's losses (for tests and tools that record curves).</summary>
-    public event Action<long, IReadOnlyDictionary<string, double>>? StepCompleted;
-
     /// <summary>The order of training samples in epoch <paramref name="epoch"/>: a shuffle that depends only on the seed and the
     /// epoch, so a resumed run replays it without saving it.</summary>
     public static int[] EpochOrder(long seed, int epoch, int count)
@@ -92,7 +89,6 @@ public sealed class Trainer
                     st.ImagesInEpoch += count;
                     st.StepInEpoch++;
                     st.GlobalStep++;
-                    StepCompleted?.Invoke(st.GlobalStep - 1, losses);
                     sink.Advance(count, RunningLoss(st, tasks));
                 }
             });
