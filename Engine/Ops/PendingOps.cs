@@ -17,32 +17,6 @@ public static partial class F
 {
     private static NotImplementedException Pending(string op) => new($"{op} is being written (engine-core issue).");
 
-    /// <summary>max(x, 0).</summary>
-    public static Tensor Relu(Tensor x) => throw Pending("relu");
-    /// <summary>1 / (1 + exp(-x)).</summary>
-    public static Tensor Sigmoid(Tensor x) => throw Pending("sigmoid");
-    /// <summary>exp(x).</summary>
-    public static Tensor Exp(Tensor x) => throw Pending("exp");
-    /// <summary>Natural logarithm.</summary>
-    public static Tensor Log(Tensor x) => throw Pending("log");
-    /// <summary>Square root.</summary>
-    public static Tensor Sqrt(Tensor x) => throw Pending("sqrt");
-    /// <summary>|x|.</summary>
-    public static Tensor Abs(Tensor x) => throw Pending("abs");
-    /// <summary>x².</summary>
-    public static Tensor Square(Tensor x) => throw Pending("square");
-    /// <summary>x^p.</summary>
-    public static Tensor Pow(Tensor x, double p) => throw Pending("pow");
-    /// <summary>Clamps into [min, max]; a null bound is open. Gradient 1 inside, 0 outside.</summary>
-    public static Tensor Clamp(Tensor x, double? min, double? max) => throw Pending("clamp");
-    /// <summary>1 where x != value, else 0 (same dtype as x; no gradient).</summary>
-    public static Tensor NotEqual(Tensor x, double value) => throw Pending("ne");
-    /// <summary>1 where x > value, else 0 (same dtype as x; no gradient).</summary>
-    public static Tensor Greater(Tensor x, double value) => throw Pending("gt");
-    /// <summary>Softmax along <paramref name="dim"/>.</summary>
-    public static Tensor Softmax(Tensor x, int dim) => throw Pending("softmax");
-    /// <summary>Log-softmax along <paramref name="dim"/>.</summary>
-    public static Tensor LogSoftmax(Tensor x, int dim) => throw Pending("log_softmax");
     /// <summary>Max values along <paramref name="dim"/>.</summary>
     public static Tensor Max(Tensor x, int dim, bool keepDim = false) => throw Pending("max");
     /// <summary>Index of the max along <paramref name="dim"/> (Int64, no gradient).</summary>
@@ -65,8 +39,6 @@ public static partial class F
     public static Tensor MatMul(Tensor a, Tensor b) => throw Pending("matmul");
     /// <summary>x [B,In] · weightᵀ [Out,In] + bias [Out].</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => throw Pending("linear");
-    /// <summary>Identity forward; backward multiplies the gradient by −<paramref name="alpha"/>.</summary>
-    public static Tensor GradientReversal(Tensor x, double alpha) => throw Pending("gradient_reversal");
     /// <summary>x [B,C,H,W] scaled per channel by s [B,C] (squeeze-and-excitation).</summary>
     public static Tensor ChannelScale(Tensor x, Tensor scale) => throw Pending("channel_scale");
 }

@@ -1,0 +1,45 @@
+using System.Collections;
+
+namespace Astmt.Engine.NN;
+
+/// <summary>Runs its children in order, PyTorch's <c>nn.Sequential</c>; children are named "0", "1", ….</summary>
+public sealed class Sequential : Module<Tensor, Tensor>, IReadOnlyList<Module<Tensor, Tensor>>
+{
+    private readonly List<Module<Tensor, Tensor>> _layers = [];
+
+    /// <summary>Creates the container from <paramref name="layers"/>.</summary>
+    public Sequential(params Module<Tensor, Tensor>[] layers)
+    {
+        foreach (var layer in layers) Append(layer);
+    }
+
+    /// <summary>Appends <paramref name="layer"/> under the next index and returns this container.</summary>
+    public Sequential Append(Module<Tensor, Tensor> layer)
+    {
+        RegisterModule(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), layer);
+        _layers.Add(layer);
+        return this;
+    }
+
+    /// <summary>The layer at <paramref name="index"/> (negative counts from the end, as in Python).</summary>
+    public Module<Tensor, Tensor> this[int index] => _layers[index < 0 ? _layers.Count + index : index];
+
+    /// <summary>Number of layers.</summary>
+    public int Count => _layers.Count;
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        var x = input;
+        foreach (var layer in _layers) x = layer.Forward(x);
+        return x;
+    }
+
+    /// <inheritdoc />
+    public IEnumerator<Module<Tensor, Tensor>> GetEnumerator() => _layers.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc />
+    public override string TypeName => "Sequential";
+}
