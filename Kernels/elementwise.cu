@@ -30,8 +30,9 @@ extern "C" __global__ void add_inplace_f32(float* dst /*[n]*/, const float* src 
 }
 ASTMT_REGISTER_KERNEL(add_inplace_f32)
 
-/// op: 0 relu, 1 sigmoid, 2 exp, 3 log, 4 sqrt, 5 abs, 6 square, 7 pow(p), 8 neg, 9 tanh.
-extern "C" __global__ void unary_f32(float* y /*[n]*/, const float* x /*[n]*/, int op, float p, long long n)
+/// op: 0 relu, 1 sigmoid, 2 exp, 3 log, 4 sqrt, 5 abs, 6 square, 7 pow(p), 8 neg, 9 tanh, 10 clamp(p, q), 11 sign,
+/// 12 (x != p), 13 (x > p), 14 (p <= x <= q).
+extern "C" __global__ void unary_f32(float* y /*[n]*/, const float* x /*[n]*/, int op, float p, float q, long long n)
 {
     ASTMT_GRID_STRIDE(i, n)
     {
@@ -47,7 +48,12 @@ extern "C" __global__ void unary_f32(float* y /*[n]*/, const float* x /*[n]*/, i
         case 6: r = v * v; break;
         case 7: r = powf(v, p); break;
         case 8: r = -v; break;
-        default: r = tanhf(v); break;
+        case 9: r = tanhf(v); break;
+        case 10: r = fminf(fmaxf(v, p), q); break;
+        case 11: r = v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f); break;
+        case 12: r = v != p ? 1.0f : 0.0f; break;
+        case 13: r = v > p ? 1.0f : 0.0f; break;
+        default: r = (v >= p && v <= q) ? 1.0f : 0.0f; break;
         }
         y[i] = r;
     }

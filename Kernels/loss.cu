@@ -1,10 +1,11 @@
 // Losses and normalizations over the channel dimension: log-softmax, NLL, BCE with logits, masked L1, L2-normalize.
 //
-// Layout: NCHW maps [B,C,HW]; targets int64 [B,HW]; masks [B,Cm,HW] with Cm = 1 (broadcast over channels) or C.
+// Layout: NCHW maps [B,C,HW] (softmax: any dense tensor viewed as [outer, size, inner]); targets int64 [B,HW]; masks [B,Cm,HW] with Cm = 1 (broadcast over channels) or C.
 // Launch: grid-stride, block 256. Channel-wise kernels give one thread per (b,hw) position looping over C with stride HW,
 // so neighbouring threads read neighbouring addresses. Scalar results are block sums added atomically into a small
 // accumulator the caller zeroes: acc[0] = Σ loss, acc[1] = count (or Σ mask), acc[2] = number of invalid targets.
-//   log_softmax_channels_fwd/bwd   y = x − max − log Σ exp(x − max); dx = dy − exp(y)·Σ_c dy.
+//   softmax_axis_fwd               y = exp(x − max)/Σ, or (log) x − max − log Σ exp(x − max).
+//   log_softmax_axis_bwd           dx = dy − exp(y)·Σ_c dy.
 //   nll_fwd/bwd                    loss = −logp[target]; ignore_index skipped; dlogp (zeroed) at the target = −g·scale.
 //   bce_logits_fwd/bwd             max(x,0) − x·t + log1p(exp(−|x|)), weighted; d = (σ(x) − t)·w·g·scale.
 //   masked_l1_fwd/bwd              Σ|p − t|·m and Σm; d = sign(p − t)·m·g·scale.
@@ -13,7 +14,7 @@
 // scalar reductions cost one atomic per block.
 #include "common.cuh"
 
-extern "C" __global__ void log_softmax_channels_fwd(float* y /*[B,C,HW]*/, const float* x /*[B,C,HW]*/, int B, int C, int HW)
+extern "C" __global__ void softmax_axis_fwd(float* y /*[B,C,HW]*/, const float* x /*[B,C,HW]*/, int B, int C, int HW, int logMode)
 {
     ASTMT_GRID_STRIDE(i, (long long)B * HW)
     {
@@ -24,13 +25,21 @@ extern "C" __global__ void log_softmax_channels_fwd(float* y /*[B,C,HW]*/, const
         for (int c = 0; c < C; c++) m = fmaxf(m, xp[(long long)c * HW]);
         float s = 0.0f;
         for (int c = 0; c < C; c++) s += expf(xp[(long long)c * HW] - m);
-        float lse = m + logf(s);
-        for (int c = 0; c < C; c++) yp[(long long)c * HW] = xp[(long long)c * HW] - lse;
+        if (logMode)
+        {
+            float lse = m + logf(s);
+            for (int c = 0; c < C; c++) yp[(long long)c * HW] = xp[(long long)c * HW] - lse;
+        }
+        else
+        {
+            float inv = 1.0f / s;
+            for (int c = 0; c < C; c++) yp[(long long)c * HW] = expf(xp[(long long)c * HW] - m) * inv;
+        }
     }
 }
-ASTMT_REGISTER_KERNEL(log_softmax_channels_fwd)
+ASTMT_REGISTER_KERNEL(softmax_axis_fwd)
 
-extern "C" __global__ void log_softmax_channels_bwd(float* dx /*[B,C,HW]*/, const float* dy /*[B,C,HW]*/, const float* y /*[B,C,HW]*/,
+extern "C" __global__ void log_softmax_axis_bwd(float* dx /*[B,C,HW]*/, const float* dy /*[B,C,HW]*/, const float* y /*[B,C,HW]*/,
                                                     int B, int C, int HW)
 {
     ASTMT_GRID_STRIDE(i, (long long)B * HW)
@@ -46,7 +55,7 @@ extern "C" __global__ void log_softmax_channels_bwd(float* dx /*[B,C,HW]*/, cons
         }
     }
 }
-ASTMT_REGISTER_KERNEL(log_softmax_channels_bwd)
+ASTMT_REGISTER_KERNEL(log_softmax_axis_bwd)
 
 extern "C" __global__ void nll_fwd(float* acc /*[3] zeroed*/, float* loss /*[B,HW] or null*/, const float* logp /*[B,C,HW]*/,
                                    const long long* target /*[B,HW]*/, int B, int C, int HW, int ignoreIndex)

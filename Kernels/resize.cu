@@ -3,7 +3,7 @@
 // Layout: planes [B·C, H, W] → [B·C, OH, OW]. The host passes the source step per axis exactly as PyTorch computes it
 // (in/out, or 1/scale_factor when a scale was given), so the kernels need no mode flags beyond align_corners.
 // Launch: grid-stride, block 256, one thread per output element.
-//   resize_bilinear_fwd   align_corners: src = dst·(in−1)/(out−1); else src = max((dst+0.5)·step − 0.5, 0).
+//   resize_bilinear_fwd   align_corners: src = dst·step (step = (in−1)/(out−1)); else src = max((dst+0.5)·step − 0.5, 0).
 //   resize_bilinear_bwd   dx (zeroed) += the four weighted contributions, atomically.
 //   resize_nearest_fwd    src = min(floor(dst·step), in−1).
 //   resize_nearest_bwd    dx (zeroed) += dy at the source, atomically.
@@ -14,7 +14,7 @@
 
 __device__ __forceinline__ float astmt_src_coord(int dst, int in, int out, float step, int alignCorners)
 {
-    if (alignCorners) return out > 1 ? (float)dst * (float)(in - 1) / (float)(out - 1) : 0.0f;
+    if (alignCorners) return step * (float)dst;
     float s = ((float)dst + 0.5f) * step - 0.5f;
     return s < 0.0f ? 0.0f : s;
 }
