@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Astmt.Engine.Cpu;
 
@@ -13,19 +14,81 @@ public enum Transpose
 
 /// <summary>
 /// Row-major general matrix multiply: C = alpha·op(A)·op(B) + beta·C with op(A) M×K and op(B) K×N. Convolution forward,
-/// backward-data and backward-weight reduce to the NN, TN and NT forms.
+/// backward-data and backward-weight reduce to the NN, TN and NT forms. <see cref="Sgemm"/> is the packed, cache-blocked,
+/// multithreaded kernel (see <see cref="GemmDriver"/>); <see cref="Reference{T}"/> is the readable specification.
 /// </summary>
 public static class Gemm
 {
-    /// <summary>Float32 GEMM. A is M×K (K×M when transposed) with leading dimension lda; likewise B and C.</summary>
-    public static void Sgemm(Transpose ta, Transpose tb, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) =>
-        Reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    private static GemmKernel _kernel = FromEnvironment();
+
+    /// <summary>
+    /// The microkernel <see cref="Sgemm"/> uses. Starts as <c>ASTMT_GEMM_KERNEL</c> (<c>auto</c>, <c>avx512</c>, <c>avx2</c>,
+    /// <c>vector128</c>) or <see cref="GemmKernel.Auto"/>. Setting a kernel this CPU cannot run throws.
+    /// </summary>
+    public static GemmKernel Kernel
+    {
+        get => _kernel;
+        set => _kernel = IsSupported(value) ? value
+            : throw new NotSupportedException($"Gemm.Kernel: {value} is not supported on this CPU (supported: {string.Join(", ", SupportedKernels())}).");
+    }
+
+    /// <summary>The kernel that actually runs: <see cref="Kernel"/> with <see cref="GemmKernel.Auto"/> resolved.</summary>
+    public static GemmKernel ActiveKernel => _kernel != GemmKernel.Auto ? _kernel
+        : Microkernel512.IsSupported ? GemmKernel.Avx512
+        : Microkernel256.IsSupported ? GemmKernel.Avx2
+        : GemmKernel.Vector128;
+
+    /// <summary>Whether this CPU can run <paramref name="kernel"/>.</summary>
+    public static bool IsSupported(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Auto or GemmKernel.Vector128 => true,
+        GemmKernel.Avx2 => Microkernel256.IsSupported,
+        GemmKernel.Avx512 => Microkernel512.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>The concrete kernels this CPU can run, widest first.</summary>
+    public static IReadOnlyList<GemmKernel> SupportedKernels()
+    {
+        var list = new List<GemmKernel>(3);
+        if (Microkernel512.IsSupported) list.Add(GemmKernel.Avx512);
+        if (Microkernel256.IsSupported) list.Add(GemmKernel.Avx2);
+        list.Add(GemmKernel.Vector128);
+        return list;
+    }
+
+    /// <summary>Float32 GEMM. A is M×K (K×M when transposed) with leading dimension lda; likewise B and C. When beta is 0,
+    /// C is not read. Results are bit-identical for any <see cref="Parallelism.Threads"/>.</summary>
+    public static unsafe void Sgemm(Transpose ta, Transpose tb, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        Validate(ta, tb, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f)
+        {
+            ScaleC(c, m, n, ldc, beta);
+            return;
+        }
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            var problem = new GemmProblem
+            {
+                M = m, N = n, K = k, TransA = ta == Transpose.Yes, TransB = tb == Transpose.Yes, Alpha = alpha, Beta = beta,
+                A = pa, B = pb, C = pc, Lda = lda, Ldb = ldb, Ldc = ldc,
+            };
+            GemmDriver.Run(ActiveKernel, problem);
+        }
+    }
 
     /// <summary>Float64 GEMM (references and gradient checks).</summary>
     public static void Dgemm(Transpose ta, Transpose tb, int m, int n, int k, double alpha, ReadOnlySpan<double> a, int lda,
-        ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc) =>
+        ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc)
+    {
+        Validate(ta, tb, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         Reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
 
     /// <summary>The plain triple loop: the readable specification and the oracle of the fast kernels.</summary>
     public static void Reference<T>(Transpose ta, Transpose tb, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
@@ -51,5 +114,44 @@ public static class Gemm
                 }
             }
         }
+    }
+
+    private static void ScaleC(Span<float> c, int m, int n, int ldc, float beta)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * ldc, n);
+            if (beta == 0f) row.Clear();
+            else if (beta != 1f) for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+
+    /// <summary>Checks sizes and leading dimensions against the spans so that the unsafe kernels never read out of bounds.</summary>
+    private static void Validate(Transpose ta, Transpose tb, int m, int n, int k, int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
+        CheckOperand("A", ta == Transpose.No ? m : k, ta == Transpose.No ? k : m, lda, aLength, ta);
+        CheckOperand("B", tb == Transpose.No ? k : n, tb == Transpose.No ? n : k, ldb, bLength, tb);
+        CheckOperand("C", m, n, ldc, cLength, Transpose.No);
+    }
+
+    private static void CheckOperand(string name, int rows, int cols, int ld, int length, Transpose t)
+    {
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentException($"Gemm: ld{name.ToLowerInvariant()}={ld} is smaller than the {cols} columns of {name} as stored ({rows}×{cols}, transpose={t}).");
+        long needed = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < needed)
+            throw new ArgumentException($"Gemm: {name} as stored is {rows}×{cols} with leading dimension {ld} and needs {needed} elements, but the span has {length}.");
+    }
+
+    private static GemmKernel FromEnvironment()
+    {
+        string? text = Environment.GetEnvironmentVariable("ASTMT_GEMM_KERNEL");
+        if (string.IsNullOrWhiteSpace(text)) return GemmKernel.Auto;
+        if (!Enum.TryParse<GemmKernel>(text.Trim(), ignoreCase: true, out var kernel) || !Enum.IsDefined(kernel))
+            throw new InvalidOperationException($"ASTMT_GEMM_KERNEL='{text}' is not one of auto, avx512, avx2, vector128.");
+        if (!IsSupported(kernel))
+            throw new InvalidOperationException($"ASTMT_GEMM_KERNEL={kernel} is not supported on this CPU.");
+        return kernel;
     }
 }

@@ -1,0 +1,175 @@
+namespace Astmt.Engine.Cpu;
+
+/// <summary>
+/// The packed SGEMM loop nest (BLIS order: jc over N by NC, pc over K by KC, ic over M by MC, jr over NR, ir over MR)
+/// and its split over threads. C is cut into rectangular work items whose corners lie on the MR×NR tile grid; threads
+/// take items from a shared counter (so a thread slowed by other load on the machine simply takes fewer) and run the
+/// whole loop nest on each with their own packed buffers, never synchronising inside a call. Because the tile grid and
+/// the k blocking do not depend on the thread count or on which thread takes which item, every element of C is computed
+/// by the same instructions in the same order for any number of threads: results are bit-identical.
+/// </summary>
+internal static unsafe class GemmDriver
+{
+    /// <summary>Below this many multiply-adds a second thread costs more to wake than it saves.</summary>
+    private const long ParallelThreshold = 1L << 18;
+
+    /// <summary>Work items per thread to aim for: enough for dynamic balancing, few enough to keep packing shared.</summary>
+    private const int ItemsPerThread = 4;
+
+    /// <summary>Runs C = alpha·op(A)·op(B) + beta·C with the given kernel; m, n, k ≥ 1 and alpha ≠ 0.</summary>
+    public static void Run(GemmKernel kernel, in GemmProblem problem)
+    {
+        switch (kernel)
+        {
+            case GemmKernel.Avx512: Run<Microkernel512>(problem); break;
+            case GemmKernel.Avx2: Run<Microkernel256>(problem); break;
+            default: Run<Microkernel128>(problem); break;
+        }
+    }
+
+    private static void Run<TK>(in GemmProblem problem) where TK : struct, IMicrokernel
+    {
+        var blocking = GemmBlocking.For<TK>();
+        long work = (long)problem.M * problem.N * problem.K;
+        int threads = work < ParallelThreshold ? 1 : Parallelism.Threads;
+        if (threads <= 1)
+        {
+            RunRect<TK>(problem, blocking, 0, problem.M, 0, problem.N);
+            return;
+        }
+        var items = WorkItems.Plan(problem.M, problem.N, TK.MR, TK.NR, blocking, threads * ItemsPerThread);
+        if (items.Count == 1)
+        {
+            RunRect<TK>(problem, blocking, 0, problem.M, 0, problem.N);
+            return;
+        }
+        var job = Job<TK>.Cached ??= new Job<TK>();
+        job.Problem = problem;
+        job.Blocking = blocking;
+        job.Items = items;
+        job.Next = 0;
+        Parallelism.Run(job, Math.Min(threads, items.Count));
+    }
+
+    /// <summary>The parallel region of one call: each part takes work items until none are left.</summary>
+    private sealed class Job<TK> : IParallelWork where TK : struct, IMicrokernel
+    {
+        [ThreadStatic] public static Job<TK>? Cached;
+        public GemmProblem Problem;
+        public GemmBlocking Blocking;
+        public WorkItems Items;
+        public int Next;
+
+        public void Execute(int part, int parts)
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref Next) - 1) < Items.Count)
+            {
+                var (m0, m1, n0, n1) = Items.Rect(i, Problem.M, Problem.N);
+                RunRect<TK>(Problem, Blocking, m0, m1, n0, n1);
+            }
+        }
+    }
+
+    /// <summary>The loop nest over C[m0..m1, n0..n1]; m0 and n0 lie on the tile grid.</summary>
+    private static void RunRect<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1)
+        where TK : struct, IMicrokernel
+    {
+        int mr = TK.MR, nr = TK.NR;
+        // Equal k blocks (e.g. 2×150 rather than 192+108) keep the last block from being a short, inefficient one.
+        int kBlocks = (g.K + blocking.KC - 1) / blocking.KC;
+        int kcStep = (g.K + kBlocks - 1) / kBlocks;
+        int mcMax = Math.Min(blocking.MC, (m1 - m0 + mr - 1) / mr * mr);
+        int ncMax = Math.Min(blocking.NC, (n1 - n0 + nr - 1) / nr * nr);
+        float* bufA = GemmScratch.A(mcMax * kcStep);
+        float* bufB = GemmScratch.B(ncMax * kcStep);
+        float* tile = GemmScratch.Tile(mr * nr);
+        nint ldc = g.Ldc;
+        for (int jc = n0; jc < n1; jc += blocking.NC)
+        {
+            int nc = Math.Min(blocking.NC, n1 - jc);
+            for (int kb = 0; kb < kBlocks; kb++)
+            {
+                int p0 = kb * kcStep;
+                int kc = Math.Min(kcStep, g.K - p0);
+                GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, jc, nc, bufB);
+                float beta = kb == 0 ? g.Beta : 1f;
+                for (int ic = m0; ic < m1; ic += blocking.MC)
+                {
+                    int mc = Math.Min(blocking.MC, m1 - ic);
+                    GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, ic, mc, p0, kc, bufA);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = Math.Min(nr, nc - jr);
+                        float* pb = bufB + (nint)jr * kc;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int rows = Math.Min(mr, mc - ir);
+                            float* pa = bufA + (nint)ir * kc;
+                            float* c = g.C + (ic + ir) * ldc + jc + jr;
+                            if (rows == mr && cols == nr) TK.Run(kc, pa, pb, c, ldc, g.Alpha, beta);
+                            else EdgeTile<TK>(kc, pa, pb, c, ldc, rows, cols, g.Alpha, beta, tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A partial tile goes through a full-size scratch tile so that it uses the microkernel's own arithmetic:
+    /// the result does not depend on whether an element happens to sit in an edge tile.</summary>
+    private static void EdgeTile<TK>(int kc, float* pa, float* pb, float* c, nint ldc, int rows, int cols, float alpha, float beta, float* tile)
+        where TK : struct, IMicrokernel
+    {
+        int nr = TK.NR;
+        if (beta != 0f)
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j++) tile[r * nr + j] = c[r * ldc + j];
+        TK.Run(kc, pa, pb, tile, nr, alpha, beta);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++) c[r * ldc + j] = tile[r * nr + j];
+    }
+}
+
+/// <summary>
+/// C cut into RowBlocks × ColBlocks rectangles of Rows × Cols (multiples of MR and NR; the last ones are shorter). Blocks
+/// start no larger than MC × NC and are split, the longer side first, until there are enough items to balance.
+/// </summary>
+internal readonly record struct WorkItems(int RowBlocks, int ColBlocks, int Rows, int Cols)
+{
+    public int Count => RowBlocks * ColBlocks;
+
+    public static WorkItems Plan(int m, int n, int mr, int nr, GemmBlocking blocking, int target)
+    {
+        int mTiles = (m + mr - 1) / mr, nTiles = (n + nr - 1) / nr;
+        int rb = Math.Max(1, (m + blocking.MC - 1) / blocking.MC), cb = Math.Max(1, (n + blocking.NC - 1) / blocking.NC);
+        while (rb * cb < target)
+        {
+            int rows = (mTiles + rb - 1) / rb * mr, cols = (nTiles + cb - 1) / cb * nr;
+            // Splitting rows makes each item pack its own copy of B's columns, splitting columns its own copy of A's rows;
+            // splitting the longer side keeps items square and that duplicated packing smallest relative to the work.
+            bool canRows = (mTiles + rb) / (rb + 1) >= 2, canCols = (nTiles + cb) / (cb + 1) >= 2;
+            if (canRows && (rows >= cols || !canCols)) rb++;
+            else if (canCols) cb++;
+            else break;
+        }
+        int rowsPer = (mTiles + rb - 1) / rb * mr, colsPer = (nTiles + cb - 1) / cb * nr;
+        return new WorkItems((m + rowsPer - 1) / rowsPer, (n + colsPer - 1) / colsPer, rowsPer, colsPer);
+    }
+
+    public (int M0, int M1, int N0, int N1) Rect(int item, int m, int n)
+    {
+        int r = item / ColBlocks, c = item % ColBlocks;
+        return (r * Rows, Math.Min(m, (r + 1) * Rows), c * Cols, Math.Min(n, (c + 1) * Cols));
+    }
+}
+
+/// <summary>Pinned operands and sizes of one SGEMM call (row-major; op(A) is M×K, op(B) is K×N, C is M×N).</summary>
+internal unsafe struct GemmProblem
+{
+    public int M, N, K;
+    public bool TransA, TransB;
+    public float Alpha, Beta;
+    public float* A, B, C;
+    public nint Lda, Ldb, Ldc;
+}

@@ -1,0 +1,111 @@
+using System.Runtime.CompilerServices;
+
+namespace Astmt.Engine.Cpu;
+
+/// <summary>
+/// Copies blocks of op(A) and op(B) into the k-major micro-panels the microkernels read with unit stride. Rows or columns
+/// past the edge of the matrix are packed as zeros, so every microkernel call computes a full tile and only the store of
+/// an edge tile is partial. Transposition is absorbed here: the microkernel never sees it.
+/// </summary>
+internal static unsafe class GemmPacking
+{
+    /// <summary>Packs op(A)[i0..i0+mc, p0..p0+kc] into ceil(mc/MR) micro-panels of kc×MR; panel t starts at dst + t·MR·kc.
+    /// A is M×K row-major with leading dimension lda (K×M when <paramref name="transposed"/>).</summary>
+    public static void PackA<TK>(bool transposed, float* a, nint lda, int i0, int mc, int p0, int kc, float* dst)
+        where TK : struct, IMicrokernel
+    {
+        int mr = TK.MR;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* d = dst + (nint)ir * kc;
+            if (!transposed)
+            {
+                int p8 = 0;
+                if (rows == 8 && mr == 8 && Transpose8x8.IsSupported)
+                {
+                    // Eight rows × eight k at a time, transposed in registers.
+                    float* src = a + (i0 + ir) * lda + p0;
+                    for (; p8 + 8 <= kc; p8 += 8) Transpose8x8.Run(src + p8, lda, d + (nint)p8 * 8, 8);
+                    if (p8 == kc) continue;
+                }
+                // Rows of A are contiguous along k: read each row once, scatter it with stride MR.
+                for (int r = 0; r < rows; r++)
+                {
+                    float* src = a + (i0 + ir + r) * lda + p0;
+                    float* dr = d + r;
+                    for (int p = p8; p < kc; p++) dr[(nint)p * mr] = src[p];
+                }
+                for (int r = rows; r < mr; r++)
+                    for (int p = p8; p < kc; p++) d[(nint)p * mr + r] = 0f;
+            }
+            else
+            {
+                // Aᵀ stores the MR rows of one k contiguously: a straight copy per k.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (p0 + p) * lda + i0 + ir;
+                    float* dp = d + (nint)p * mr;
+                    if (rows == mr) Unsafe.CopyBlockUnaligned(dp, src, (uint)(mr * sizeof(float)));
+                    else
+                    {
+                        for (int r = 0; r < rows; r++) dp[r] = src[r];
+                        for (int r = rows; r < mr; r++) dp[r] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs op(B)[p0..p0+kc, j0..j0+nc] into ceil(nc/NR) micro-panels of kc×NR; panel t starts at dst + t·NR·kc.
+    /// B is K×N row-major with leading dimension ldb (N×K when <paramref name="transposed"/>).</summary>
+    public static void PackB<TK>(bool transposed, float* b, nint ldb, int p0, int kc, int j0, int nc, float* dst)
+        where TK : struct, IMicrokernel
+    {
+        int nr = TK.NR;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* d = dst + (nint)jr * kc;
+            if (!transposed)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (p0 + p) * ldb + j0 + jr;
+                    float* dp = d + (nint)p * nr;
+                    if (cols == nr) Unsafe.CopyBlockUnaligned(dp, src, (uint)(nr * sizeof(float)));
+                    else
+                    {
+                        for (int j = 0; j < cols; j++) dp[j] = src[j];
+                        for (int j = cols; j < nr; j++) dp[j] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                int j8 = 0;
+                if (Transpose8x8.IsSupported)
+                {
+                    // Groups of eight columns × eight k, transposed in registers; the k tail and the last columns below.
+                    int kc8 = kc & ~7;
+                    for (; j8 + 8 <= cols; j8 += 8)
+                    {
+                        float* src = b + (j0 + jr + j8) * ldb + p0;
+                        for (int p = 0; p < kc8; p += 8) Transpose8x8.Run(src + p, ldb, d + (nint)p * nr + j8, nr);
+                        for (int j = j8; j < j8 + 8; j++)
+                            for (int p = kc8; p < kc; p++) d[(nint)p * nr + j] = src[(j - j8) * ldb + p];
+                    }
+                }
+                // Bᵀ rows are contiguous along k: read each once, scatter with stride NR.
+                for (int j = j8; j < cols; j++)
+                {
+                    float* src = b + (j0 + jr + j) * ldb + p0;
+                    float* dj = d + j;
+                    for (int p = 0; p < kc; p++) dj[(nint)p * nr] = src[p];
+                }
+                for (int j = cols; j < nr; j++)
+                    for (int p = 0; p < kc; p++) d[(nint)p * nr + j] = 0f;
+            }
+        }
+    }
+}

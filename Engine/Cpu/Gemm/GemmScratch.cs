@@ -1,0 +1,32 @@
+namespace Astmt.Engine.Cpu;
+
+/// <summary>
+/// Per-thread packing buffers: pinned, 64-byte aligned, grown on demand and then kept, so a GEMM call allocates nothing
+/// once each thread has seen its largest problem. Worker threads are persistent (<see cref="Parallelism"/>), so each
+/// keeps its own buffers warm in its own core's caches.
+/// </summary>
+internal static unsafe class GemmScratch
+{
+    [ThreadStatic] private static float[]? _a;
+    [ThreadStatic] private static float[]? _b;
+    [ThreadStatic] private static float[]? _tile;
+
+    /// <summary>Aligned buffer for the packed A block, at least <paramref name="floats"/> long.</summary>
+    public static float* A(int floats) => Get(ref _a, floats);
+
+    /// <summary>Aligned buffer for the packed B panel, at least <paramref name="floats"/> long.</summary>
+    public static float* B(int floats) => Get(ref _b, floats);
+
+    /// <summary>Aligned buffer for one edge tile of C, at least <paramref name="floats"/> long.</summary>
+    public static float* Tile(int floats) => Get(ref _tile, floats);
+
+    private static float* Get(ref float[]? buffer, int floats)
+    {
+        const int alignFloats = 16;
+        if (buffer is null || buffer.Length < floats + alignFloats)
+            buffer = GC.AllocateUninitializedArray<float>(Math.Max(floats, 1024) + alignFloats, pinned: true);
+        // Pinned arrays never move, so the address stays valid for the thread's lifetime of the buffer.
+        fixed (float* p = buffer)
+            return (float*)(((nint)p + 63) & ~(nint)63);
+    }
+}

@@ -1,0 +1,14 @@
+namespace Astmt.Engine.Ops;
+
+// Device kernels of the elementwise, activation and mask ops (Ops/Elementwise, Ops/Activation).
+public partial interface IDeviceOps
+{
+    /// <summary>y = f(x) elementwise for one <see cref="F.UnaryKind"/>; <paramref name="p"/> and <paramref name="q"/> are its
+    /// parameters (pow exponent, clamp bounds, mask threshold). x and y are dense and of equal shape.</summary>
+    void Unary(F.UnaryKind kind, Tensor x, Tensor y, double p, double q) =>
+        throw DeviceKernelMissing.Error("unary/" + kind, x);
+
+    /// <summary>y = f(a, b) elementwise for one <see cref="F.PairKind"/>; a, b and y are dense and of equal shape.</summary>
+    void Pair(F.PairKind kind, Tensor a, Tensor b, Tensor y) =>
+        throw DeviceKernelMissing.Error("pair/" + kind, a);
+}

@@ -1,0 +1,80 @@
+using Astmt.Engine.Cpu;
+using NUnit.Framework;
+
+namespace Astmt.Engine.Tests.Cpu;
+
+/// <summary>The persistent worker pool: coverage of ranges, nesting, exceptions and the thread-count setting.</summary>
+[NonParallelizable]
+public class ParallelismTests
+{
+    private int _saved;
+
+    [SetUp] public void Save() => _saved = Parallelism.Threads;
+    [TearDown] public void Restore() => Parallelism.Threads = _saved;
+
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(5)]
+    public void ForVisitsEveryIndexExactlyOnce(int threads)
+    {
+        Parallelism.Threads = threads;
+        for (int round = 0; round < 50; round++)
+        {
+            var hits = new int[1000 + round];
+            Parallelism.For(0, hits.Length, 1, (s, e) => { for (int i = s; i < e; i++) Interlocked.Increment(ref hits[i]); });
+            Assert.That(hits, Is.All.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public void RunUsesAtMostThreadsPartsAndEachOnce()
+    {
+        Parallelism.Threads = 3;
+        var work = new CountingWork();
+        Parallelism.Run(work, 8);
+        Assert.That(work.Parts, Is.EqualTo(3));
+        Assert.That(work.Seen, Is.EqualTo(new[] { 1, 1, 1, 0, 0, 0, 0, 0 }));
+    }
+
+    [Test]
+    public void NestedRegionsRunInlineWithoutDeadlock()
+    {
+        Parallelism.Threads = 2;
+        long total = 0;
+        Parallelism.For(0, 4, 1, (s, e) =>
+        {
+            for (int i = s; i < e; i++)
+                Parallelism.For(0, 100, 1, (s2, e2) => Interlocked.Add(ref total, e2 - s2));
+        });
+        Assert.That(total, Is.EqualTo(400));
+    }
+
+    [Test]
+    public void ExceptionInAWorkerReachesTheCaller()
+    {
+        Parallelism.Threads = 2;
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            Parallelism.For(0, 10, 1, (s, e) => { if (s > 0) throw new InvalidOperationException("boom from part 1"); }));
+        Assert.That(ex!.Message, Does.Contain("boom"));
+        // The pool is usable afterwards.
+        int count = 0;
+        Parallelism.For(0, 10, 1, (s, e) => Interlocked.Add(ref count, e - s));
+        Assert.That(count, Is.EqualTo(10));
+    }
+
+    [Test]
+    public void ThreadCountBelowOneIsRejected() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.Threads = 0);
+
+    private sealed class CountingWork : IParallelWork
+    {
+        public readonly int[] Seen = new int[8];
+        public int Parts;
+
+        public void Execute(int part, int parts)
+        {
+            Parts = parts;
+            Interlocked.Increment(ref Seen[part]);
+        }
+    }
+}
