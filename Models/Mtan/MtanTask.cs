@@ -1,3 +1,5 @@
+using Astmt.Models.Data;
+
 namespace Astmt.Models.Mtan;
 
 /// <summary>The dense-prediction tasks of the MTAN experiments.</summary>
@@ -36,6 +38,31 @@ public static class MtanTasks
         MtanTask.Semantic => classCount,
         MtanTask.Depth => 1,
         _ => 3,
+    };
+
+    /// <summary>The task's name in datasets and batches ("semantic", "depth", "normal").</summary>
+    public static string Name(MtanTask task) => task switch
+    {
+        MtanTask.Semantic => "semantic",
+        MtanTask.Depth => "depth",
+        _ => "normal",
+    };
+
+    /// <summary>The data layer's description of <paramref name="task"/>: its name, kind, channels, classes and ignore label −1.</summary>
+    public static TaskSpec Spec(MtanTask task, int classCount) => task switch
+    {
+        MtanTask.Semantic => TaskSpec.Labels("semantic", TaskKind.Semantic, classCount, -1),
+        MtanTask.Depth => TaskSpec.Dense("depth", TaskKind.Depth),
+        _ => TaskSpec.Dense("normal", TaskKind.Normal),
+    };
+
+    /// <summary>The MTAN task for a data-layer task kind; the ASTMT-only kinds (parts, edges, saliency) have none.</summary>
+    public static MtanTask FromKind(TaskKind kind) => kind switch
+    {
+        TaskKind.Semantic => MtanTask.Semantic,
+        TaskKind.Depth => MtanTask.Depth,
+        TaskKind.Normal => MtanTask.Normal,
+        _ => throw new ArgumentException($"MTAN networks have no head for {kind} targets; they predict semantic, depth and normal."),
     };
 
     /// <summary>Parses "semantic", "depth" or "normal" (as the reference's <c>--task</c>).</summary>
