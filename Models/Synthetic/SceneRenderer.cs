@@ -144,6 +144,12 @@ public static class SceneRenderer
 
     private static void Intersect(in Primitive p, int index, double ox, double oy, double oz, double dx, double dy, double dz, ref Hit hit)
     {
+        // Cheap rejection against the primitive's bounding sphere before the exact test.
+        double qx = p.Cx - ox, qy = p.Cy - oy, qz = p.Cz - oz;
+        double dd = dx * dx + dy * dy + dz * dz, qd = qx * dx + qy * dy + qz * dz;
+        double r = BoundingRadius(in p);
+        double miss = qx * qx + qy * qy + qz * qz - qd * qd / dd - r * r;
+        if (miss > 0 || (qd - r * Math.Sqrt(dd)) / dd > hit.T) return;
         switch (p.Shape)
         {
             case PrimitiveShape.Box: IntersectBox(in p, index, ox, oy, oz, dx, dy, dz, ref hit); break;
@@ -151,6 +157,13 @@ public static class SceneRenderer
             default: IntersectCylinder(in p, index, ox, oy, oz, dx, dy, dz, ref hit); break;
         }
     }
+
+    private static double BoundingRadius(in Primitive p) => p.Shape switch
+    {
+        PrimitiveShape.Box => Math.Sqrt(p.Hx * p.Hx + p.Hy * p.Hy + p.Hz * p.Hz),
+        PrimitiveShape.Sphere => p.Radius,
+        _ => Math.Sqrt(p.Radius * p.Radius + p.Hy * p.Hy),
+    } * 1.0001;
 
     private static void IntersectBox(in Primitive p, int index, double ox, double oy, double oz, double dx, double dy, double dz, ref Hit hit)
     {
