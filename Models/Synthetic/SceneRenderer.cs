@@ -104,10 +104,16 @@ public static class SceneRenderer
         for (int px = 0; px < w; px++)
         {
             int i = py * w + px, id = output.Instance[i];
-            bool edge = (px + 1 < w && output.Instance[i + 1] != id) || (py + 1 < h && output.Instance[i + w] != id);
+            bool edge = (px + 1 < w && (output.Instance[i + 1] != id || DepthJump(output.Depth[i], output.Depth[i + 1])))
+                     || (py + 1 < h && (output.Instance[i + w] != id || DepthJump(output.Depth[i], output.Depth[i + w])));
             output.Edges[i] = edge ? 1f : 0f;
         }
     }
+
+    /// <summary>Relative depth change between neighbours that counts as an occlusion edge inside one object.</summary>
+    public const double DepthEdgeRatio = 0.1;
+
+    private static bool DepthJump(float a, float b) => a > 0 && b > 0 && Math.Abs(a - b) > DepthEdgeRatio * Math.Min(a, b);
 
     private enum RoomSurface { Floor, Ceiling, LeftWall, RightWall, BackWall, FrontWall }
 
