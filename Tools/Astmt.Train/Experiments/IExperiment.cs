@@ -95,7 +95,15 @@ public sealed record EvaluationResult(
 /// <summary>One evaluation sample drawn for a prediction grid.</summary>
 /// <param name="Input">The input image as H×W×3 values in [0, 1].</param>
 /// <param name="Tasks">Per task, the prediction and the ground truth.</param>
-public sealed record PredictionSample(DenseMap Input, IReadOnlyDictionary<string, TaskPrediction> Tasks);
+/// <param name="RawOutputs">Optionally, per task, the network's raw output for <c>predict</c> to save as float32 .npy
+/// (for example log-probabilities C×H×W for segmentation).</param>
+public sealed record PredictionSample(DenseMap Input, IReadOnlyDictionary<string, TaskPrediction> Tasks,
+    IReadOnlyDictionary<string, RawOutput>? RawOutputs = null);
+
+/// <summary>A raw network output in channels-first layout.</summary>
+/// <param name="Values">Values, row-major over <paramref name="Shape"/>.</param>
+/// <param name="Shape">For example [C, H, W].</param>
+public sealed record RawOutput(float[] Values, int[] Shape);
 
 /// <summary>A task's prediction next to its ground truth.</summary>
 /// <param name="Prediction">Class indices (1 channel) for segmentation, depth (1 channel), normals (3), probabilities (1).</param>
