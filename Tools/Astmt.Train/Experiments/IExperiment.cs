@@ -55,7 +55,9 @@ public interface IExperiment : IDisposable
     ExperimentState CaptureState();
 
     /// <summary>Restores a state from <see cref="CaptureState"/>; with <paramref name="weightsOnly"/>, only the model weights
-    /// (for evaluating a checkpoint or imported weights). Throws <see cref="ConfigurationException"/> when it does not fit.</summary>
+    /// (for <c>eval</c> and <c>predict</c>). A weights-only state may also come from an imported file (PyTorch weights converted
+    /// to safetensors) whose tensors carry the bare state-dict names without the <c>model.</c> prefix. Throws
+    /// <see cref="ConfigurationException"/> naming the first missing or mis-shaped tensor when the state does not fit.</summary>
     void LoadState(ExperimentState state, bool weightsOnly);
 }
 
