@@ -1,0 +1,372 @@
+// The emulator's runtime: kernel registry, launch entry shaped like cuLaunchKernel, and the block scheduler.
+//
+// Each block runs on one OS thread; its CUDA threads are ucontext fibers. A fiber runs until it reaches a barrier
+// (__syncthreads, or a warp collective) or returns; when no fiber can run, the scheduler releases the barrier every live
+// thread of its scope has reached. Returned threads count as arrived. If nothing can run and no barrier can be released,
+// the launch fails with a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be
+// real atomics and shared memory is per OS thread (see emu_shim.h).
+#include "emu_shim.h"
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+#include <ucontext.h>
+
+namespace astmt_emu {
+
+enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
+
+struct Fiber
+{
+    uint3 tid;
+    int linear = 0;
+    State state = State::Ready;
+    unsigned warpMask = 0;
+    ucontext_t ctx;
+    char* stack = nullptr;
+};
+
+thread_local Fiber* tls_fiber = nullptr;
+thread_local uint3 tls_block_idx;
+thread_local uint3 tls_block_dim;
+thread_local uint3 tls_grid_dim;
+
+namespace {
+
+constexpr size_t StackBytes = 64 * 1024;
+
+struct KernelEntry { std::string name; void* fn; Trampoline trampoline; };
+
+std::vector<KernelEntry>& registry()
+{
+    static std::vector<KernelEntry> r;
+    return r;
+}
+
+enum class Schedule { Forward = 0, Reverse = 1, Random = 2 };
+
+std::mutex g_config_mutex;
+Schedule g_schedule = Schedule::Forward;
+unsigned long long g_seed = 1;
+int g_workers = 0;
+thread_local std::string tls_error;
+
+struct Launch
+{
+    void* fn;
+    Trampoline trampoline;
+    void** args;
+    uint3 grid, block;
+    unsigned sharedBytes;
+    Schedule schedule;
+    unsigned long long seed;
+};
+
+/// Per OS thread: the fibers of the block it runs, their stacks (reused across blocks and launches), warp exchange slots.
+struct Worker
+{
+    std::vector<Fiber> fibers;
+    std::vector<char*> stacks;
+    std::vector<uint64_t> slots;
+    std::vector<unsigned char> shared;
+    ucontext_t scheduler;
+    const Launch* launch = nullptr;
+    std::string error;
+
+    ~Worker() { for (auto s : stacks) std::free(s); }
+};
+
+thread_local Worker* tls_worker = nullptr;
+
+void fiber_main()
+{
+    Worker* w = tls_worker;
+    w->launch->trampoline(w->launch->fn, w->launch->args);
+    tls_fiber->state = State::Done;
+    swapcontext(&tls_fiber->ctx, &w->scheduler);
+}
+
+void yield_to_scheduler()
+{
+    swapcontext(&tls_fiber->ctx, &tls_worker->scheduler);
+}
+
+/// Releases every barrier whose scope has fully arrived; true if any fiber became ready.
+bool release_barriers(Worker& w, int n)
+{
+    bool released = false;
+    int alive = 0, atBlock = 0;
+    for (int i = 0; i < n; i++)
+    {
+        State s = w.fibers[i].state;
+        if (s != State::Done) alive++;
+        if (s == State::AtBlockBarrier) atBlock++;
+    }
+    int warps = (n + 31) / 32;
+    for (int wi = 0; wi < warps; wi++)
+    {
+        int lo = wi * 32, hi = std::min(n, lo + 32);
+        unsigned waitingMask = 0, scope = 0, liveMask = 0;
+        for (int i = lo; i < hi; i++)
+        {
+            const Fiber& f = w.fibers[i];
+            if (f.state != State::Done) liveMask |= 1u << (i - lo);
+            if (f.state == State::AtWarpBarrier) { waitingMask |= 1u << (i - lo); scope |= f.warpMask; }
+        }
+        if (waitingMask == 0) continue;
+        if ((scope & liveMask & ~waitingMask) == 0)
+        {
+            for (int i = lo; i < hi; i++)
+                if (w.fibers[i].state == State::AtWarpBarrier) w.fibers[i].state = State::Ready;
+            released = true;
+        }
+    }
+    if (!released && alive > 0 && atBlock == alive)
+    {
+        for (int i = 0; i < n; i++)
+            if (w.fibers[i].state == State::AtBlockBarrier) w.fibers[i].state = State::Ready;
+        released = true;
+    }
+    return released;
+}
+
+bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockLinear)
+{
+    int n = (int)(L.block.x * L.block.y * L.block.z);
+    tls_block_idx = bidx;
+    if (w.fibers.size() < (size_t)n) w.fibers.resize(n);
+    while (w.stacks.size() < (size_t)n) w.stacks.push_back(static_cast<char*>(std::malloc(StackBytes)));
+    w.slots.assign(((n + 31) / 32) * 32, 0);
+    if (w.shared.size() < L.sharedBytes) w.shared.resize(L.sharedBytes);
+    for (int i = 0; i < n; i++)
+    {
+        Fiber& f = w.fibers[i];
+        f.linear = i;
+        f.tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
+        f.state = State::Ready;
+        f.warpMask = 0;
+        f.stack = w.stacks[i];
+        getcontext(&f.ctx);
+        f.ctx.uc_stack.ss_sp = f.stack;
+        f.ctx.uc_stack.ss_size = StackBytes;
+        f.ctx.uc_link = nullptr;
+        makecontext(&f.ctx, fiber_main, 0);
+    }
+    std::vector<int> order(n);
+    for (int i = 0; i < n; i++) order[i] = L.schedule == Schedule::Reverse ? n - 1 - i : i;
+    std::mt19937_64 rng(L.seed * 0x9E3779B97F4A7C15ull + blockLinear);
+    for (;;)
+    {
+        if (L.schedule == Schedule::Random) std::shuffle(order.begin(), order.end(), rng);
+        bool ran = false;
+        for (int i : order)
+        {
+            Fiber& f = w.fibers[i];
+            if (f.state != State::Ready) continue;
+            tls_fiber = &f;
+            swapcontext(&w.scheduler, &f.ctx);
+            tls_fiber = nullptr;
+            ran = true;
+        }
+        bool allDone = true;
+        for (int i = 0; i < n; i++) if (w.fibers[i].state != State::Done) { allDone = false; break; }
+        if (allDone) return true;
+        if (!release_barriers(w, n) && !ran)
+        {
+            char buf[256];
+            std::snprintf(buf, sizeof buf, "deadlock in block (%u,%u,%u): live threads wait at barriers that can never complete "
+                "(a __syncthreads or warp collective inside divergent code?)", bidx.x, bidx.y, bidx.z);
+            w.error = buf;
+            return false;
+        }
+    }
+}
+
+void run_blocks(const Launch& L, std::atomic<unsigned long long>& next, unsigned long long total, std::string& error, std::mutex& errorMutex)
+{
+    Worker w;
+    w.launch = &L;
+    tls_worker = &w;
+    tls_block_dim = L.block;
+    tls_grid_dim = L.grid;
+    for (;;)
+    {
+        unsigned long long b = next.fetch_add(1);
+        if (b >= total) break;
+        unsigned long long id = L.schedule == Schedule::Reverse ? total - 1 - b : b;
+        uint3 bidx{ (unsigned)(id % L.grid.x), (unsigned)((id / L.grid.x) % L.grid.y), (unsigned)(id / ((unsigned long long)L.grid.x * L.grid.y)) };
+        if (!run_block(w, L, bidx, id))
+        {
+            std::lock_guard<std::mutex> g(errorMutex);
+            if (error.empty()) error = w.error;
+            next.store(total);
+            break;
+        }
+    }
+    tls_worker = nullptr;
+}
+
+void read_environment()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (const char* s = std::getenv("ASTMT_EMU_SCHEDULE"))
+        {
+            std::string v(s);
+            if (v.rfind("reverse", 0) == 0) g_schedule = Schedule::Reverse;
+            else if (v.rfind("random", 0) == 0)
+            {
+                g_schedule = Schedule::Random;
+                auto colon = v.find(':');
+                if (colon != std::string::npos) g_seed = std::strtoull(v.c_str() + colon + 1, nullptr, 10);
+            }
+        }
+        if (const char* s = std::getenv("ASTMT_EMU_WORKERS")) g_workers = std::atoi(s);
+    });
+}
+
+} // namespace
+
+uint3 const& thread_idx() { return tls_fiber->tid; }
+int lane_id() { return tls_fiber->linear & 31; }
+void* dynamic_shared() { return tls_worker->shared.data(); }
+
+void block_barrier()
+{
+    tls_fiber->state = State::AtBlockBarrier;
+    yield_to_scheduler();
+}
+
+void warp_barrier(unsigned mask)
+{
+    tls_fiber->state = State::AtWarpBarrier;
+    tls_fiber->warpMask = mask;
+    yield_to_scheduler();
+}
+
+uint64_t warp_exchange(unsigned mask, uint64_t bits, int srcLane)
+{
+    int base = tls_fiber->linear & ~31;
+    auto& slots = tls_worker->slots;
+    slots[tls_fiber->linear] = bits;
+    warp_barrier(mask);
+    uint64_t r = slots[base + srcLane];
+    warp_barrier(mask);
+    return r;
+}
+
+unsigned warp_ballot(unsigned mask, bool predicate)
+{
+    // Slot value 2 marks "took part and true", 1 "took part and false"; lanes that did not take part keep 0.
+    int base = tls_fiber->linear & ~31;
+    auto& slots = tls_worker->slots;
+    slots[tls_fiber->linear] = predicate ? 2 : 1;
+    warp_barrier(mask);
+    unsigned r = 0;
+    for (int i = 0; i < 32 && base + i < (int)slots.size(); i++) if (slots[base + i] == 2) r |= 1u << i;
+    warp_barrier(mask);
+    slots[tls_fiber->linear] = 0;
+    warp_barrier(mask);
+    return r;
+}
+
+void register_kernel(const char* name, void* fn, Trampoline trampoline)
+{
+    registry().push_back(KernelEntry{ name, fn, trampoline });
+}
+
+} // namespace astmt_emu
+
+using namespace astmt_emu;
+
+extern "C" {
+
+/// Number of registered kernels.
+int astmt_emu_kernel_count() { return (int)registry().size(); }
+
+/// Name of registered kernel i.
+const char* astmt_emu_kernel_name(int i) { return i >= 0 && i < (int)registry().size() ? registry()[i].name.c_str() : nullptr; }
+
+/// Looks up a kernel by name (cuModuleGetFunction). Returns 0, or 1 when there is no such kernel.
+int astmt_emu_get_function(const char* name, void** handle)
+{
+    for (auto& e : registry())
+        if (e.name == name) { *handle = &e; return 0; }
+    tls_error = std::string("no kernel named '") + name + "' is compiled into the emulator";
+    return 1;
+}
+
+/// Sets the thread schedule: 0 forward, 1 reverse, 2 seeded random.
+void astmt_emu_set_schedule(int kind, unsigned long long seed)
+{
+    read_environment();
+    std::lock_guard<std::mutex> g(g_config_mutex);
+    g_schedule = (Schedule)kind;
+    g_seed = seed;
+}
+
+/// The schedule in force (after the ASTMT_EMU_SCHEDULE environment variable).
+int astmt_emu_get_schedule()
+{
+    read_environment();
+    std::lock_guard<std::mutex> g(g_config_mutex);
+    return (int)g_schedule;
+}
+
+/// Message of the last failure on this thread.
+const char* astmt_emu_last_error() { return tls_error.c_str(); }
+
+/// Launches a kernel with cuLaunchKernel's shape; returns when every block has finished. 0 on success, else an error code
+/// with the message in astmt_emu_last_error.
+int astmt_emu_launch(void* handle, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                     unsigned sharedBytes, void** args)
+{
+    read_environment();
+    auto* entry = static_cast<KernelEntry*>(handle);
+    if (!entry) { tls_error = "null kernel handle"; return 1; }
+    unsigned long long threads = (unsigned long long)bx * by * bz;
+    if (threads == 0 || threads > 1024 || bz > 64)
+    {
+        tls_error = "invalid block " + std::to_string(bx) + "x" + std::to_string(by) + "x" + std::to_string(bz) +
+                    " for " + entry->name + " (1 to 1024 threads, z at most 64)";
+        return 2;
+    }
+    unsigned long long total = (unsigned long long)gx * gy * gz;
+    if (total == 0 || gy > 65535 || gz > 65535)
+    {
+        tls_error = "invalid grid " + std::to_string(gx) + "x" + std::to_string(gy) + "x" + std::to_string(gz) + " for " + entry->name;
+        return 2;
+    }
+    if (sharedBytes > 96 * 1024)
+    {
+        tls_error = "dynamic shared memory of " + std::to_string(sharedBytes) + " bytes for " + entry->name + " exceeds 96 KiB";
+        return 2;
+    }
+    Launch L{ entry->fn, entry->trampoline, args, uint3{ gx, gy, gz }, uint3{ bx, by, bz }, sharedBytes, Schedule::Forward, 1 };
+    {
+        std::lock_guard<std::mutex> g(g_config_mutex);
+        L.schedule = g_schedule;
+        L.seed = g_seed;
+    }
+    int workers = g_workers > 0 ? g_workers : (int)std::max(1u, std::thread::hardware_concurrency());
+    if ((unsigned long long)workers > total) workers = (int)total;
+    std::atomic<unsigned long long> next{ 0 };
+    std::string error;
+    std::mutex errorMutex;
+    if (workers <= 1) run_blocks(L, next, total, error, errorMutex);
+    else
+    {
+        std::vector<std::thread> pool;
+        for (int i = 0; i < workers; i++) pool.emplace_back([&] { run_blocks(L, next, total, error, errorMutex); });
+        for (auto& t : pool) t.join();
+    }
+    if (!error.empty()) { tls_error = entry->name + ": " + error; return 3; }
+    return 0;
+}
+
+}

@@ -1,0 +1,64 @@
+// Reductions: sum over an axis group, per-channel sums, and a whole-buffer sum.
+//
+// Layout: x viewed as [outer, mid, inner] (any contiguous tensor, by grouping its dimensions), y as [outer, inner].
+// Launch:
+//   reduce_rows       inner = 1: grid outer (capped, grid-stride over rows), block 256; a block-wide tree sum per row.
+//   reduce_mid        inner > 1: grid-stride over outer·inner, block 256; each thread walks mid, so neighbouring threads
+//                     read neighbouring addresses (coalesced).
+//   channel_sum       grid C, block 256: y[c] (+)= Σ_(b,hw) x[b,c,hw] — bias gradients of convolutions.
+//   sum_all           grid-stride, block 256: block sums added atomically into y[0] (zeroed by the caller).
+// Why: Sum/Mean with any kept dims (SumTo), bias and BN gradients, and the losses' scalar results.
+#include "common.cuh"
+
+extern "C" __global__ void reduce_rows(float* y /*[outer]*/, const float* x /*[outer, mid]*/, int outer, int mid)
+{
+    __shared__ float scratch[32];
+    for (int row = blockIdx.x; row < outer; row += gridDim.x)
+    {
+        float acc = 0.0f;
+        const float* xr = x + (long long)row * mid;
+        for (int i = threadIdx.x; i < mid; i += blockDim.x) acc += xr[i];
+        acc = astmt_block_sum(acc, scratch);
+        if (threadIdx.x == 0) y[row] = acc;
+    }
+}
+ASTMT_REGISTER_KERNEL(reduce_rows)
+
+extern "C" __global__ void reduce_mid(float* y /*[outer, inner]*/, const float* x /*[outer, mid, inner]*/, int outer, int mid, int inner)
+{
+    ASTMT_GRID_STRIDE(i, (long long)outer * inner)
+    {
+        long long o = i / inner, in = i - o * inner;
+        const float* xp = x + o * mid * inner + in;
+        float acc = 0.0f;
+        for (int m = 0; m < mid; m++) acc += xp[(long long)m * inner];
+        y[i] = acc;
+    }
+}
+ASTMT_REGISTER_KERNEL(reduce_mid)
+
+extern "C" __global__ void channel_sum(float* y /*[C]*/, const float* x /*[B,C,HW]*/, int B, int C, int HW, int accumulate)
+{
+    __shared__ float scratch[32];
+    int c = blockIdx.x;
+    int N = B * HW;
+    float acc = 0.0f;
+    for (int i = threadIdx.x; i < N; i += blockDim.x)
+    {
+        int b = i / HW, hw = i - b * HW;
+        acc += x[((long long)b * C + c) * HW + hw];
+    }
+    acc = astmt_block_sum(acc, scratch);
+    if (threadIdx.x == 0) y[c] = accumulate ? y[c] + acc : acc;
+}
+ASTMT_REGISTER_KERNEL(channel_sum)
+
+extern "C" __global__ void sum_all(float* y /*[1], zeroed*/, const float* x /*[n]*/, long long n)
+{
+    __shared__ float scratch[32];
+    float acc = 0.0f;
+    ASTMT_GRID_STRIDE(i, n) acc += x[i];
+    acc = astmt_block_sum(acc, scratch);
+    if (threadIdx.x == 0) atomicAdd(y, acc);
+}
+ASTMT_REGISTER_KERNEL(sum_all)
