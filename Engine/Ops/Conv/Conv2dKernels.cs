@@ -22,7 +22,8 @@ internal static class Conv2dKernels
     internal static int MaxBandElements { get; set; } = 1 << 20;
 
     /// <summary>Fewest GEMM columns (output positions) a band holds, whatever <see cref="MaxBandElements"/> says: thinner
-    /// panels lose more to packing than they gain from cache (a 512-channel 3x3 layer at 18x24 ran 1.75x slower in 48-column bands, 1.1x in 216-column ones).</summary>
+    /// panels lose more to packing than they gain from cache (a 512-channel 3x3 layer at 18x24 ran 1.75x slower in
+    /// 48-column bands, 1.1x slower in 216-column ones).</summary>
     internal static int MinBandColumns { get; set; } = 512;
 
     /// <summary>y [B,K,P,Q] = conv(x [B,C,H,W], w [K,C,R,S]) + bias [K].</summary>
