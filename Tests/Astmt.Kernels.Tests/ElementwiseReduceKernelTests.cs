@@ -123,15 +123,15 @@ public class ElementwiseReduceKernelTests
     {
         Emu.Use(schedule);
         var rng = new Random(64);
-        int outer = 5, mid = 301, inner = 13;
+        int outer = 5, mid = 37, inner = 13;
         var x = Oracle.AsFloat(Oracle.Normal(rng, outer * mid * inner));
         using var gx = Emu.Up(x);
-        // reduce_rows sums the last axis: the same data seen as [outer·mid, inner].
-        int rowCount = outer * mid;
+        // reduce_rows sums the last axis: the same data seen as [outer, mid·inner] (rows longer than a block).
+        int rowCount = outer, rowLength = mid * inner;
         var rowSums = new double[rowCount];
-        for (int r = 0; r < rowCount; r++) for (int i = 0; i < inner; i++) rowSums[r] += x[r * inner + i];
+        for (int r = 0; r < rowCount; r++) for (int i = 0; i < rowLength; i++) rowSums[r] += x[r * rowLength + i];
         using var gRows = Emu.Poisoned(rowCount);
-        Emu.Launch("reduce_rows", 7, 256, 0, gRows, gx, rowCount, inner);
+        Emu.Launch("reduce_rows", 3, 256, 0, gRows, gx, rowCount, rowLength);
         Oracle.Close(rowSums, Emu.Down(gRows), 1e-5, 1e-5, "reduce_rows");
         var midSums = new double[outer * inner];
         for (int o = 0; o < outer; o++) for (int m = 0; m < mid; m++) for (int i = 0; i < inner; i++) midSums[o * inner + i] += x[(o * mid + m) * inner + i];
