@@ -119,6 +119,25 @@ public class ElementwiseReduceKernelTests
     }
 
     [Test]
+    public unsafe void StridedGatherMakesAViewContiguous([ValueSource(nameof(Schedules))] EmulatorSchedule schedule)
+    {
+        Emu.Use(schedule);
+        var rng = new Random(66);
+        // x storage [4,6,5]; the view is x[1:, :, 2:4] permuted to [2, 3, 6] (dims 2, 0, 1).
+        var x = Oracle.AsFloat(Oracle.Normal(rng, 4 * 6 * 5));
+        var expected = new double[2 * 3 * 6];
+        for (int a = 0; a < 2; a++) for (int b = 0; b < 3; b++) for (int c = 0; c < 6; c++)
+            expected[(a * 3 + b) * 6 + c] = x[((1 + b) * 6 + c) * 5 + 2 + a];
+        var s = new Broadcast6();
+        int[] size = [2, 3, 6], strides = [1, 30, 5];
+        for (int d = 0; d < 6; d++) { s.Size[d] = d < 3 ? 1 : size[d - 3]; s.AStride[d] = d < 3 ? 0 : strides[d - 3]; }
+        using var gx = Emu.Up(x); using var gy = Emu.Poisoned(expected.Length);
+        var k = new CudaKernel(Emu.Context, "gather_strided_f32") { GridDimensions = 1, BlockDimensions = 256 };
+        k.Run(new KernelArgs().Ptr(gy.DevicePointer).Ptr(gx.DevicePointer + (ulong)(30 + 2) * sizeof(float)).Struct(s).Long(expected.Length));
+        Oracle.Close(expected, Emu.Down(gy), 0, 0, "strided gather");
+    }
+
+    [Test]
     public void AxisReductions([ValueSource(nameof(Schedules))] EmulatorSchedule schedule)
     {
         Emu.Use(schedule);
