@@ -83,6 +83,8 @@ public static class Autograd
             {
                 if (o.Numel != 1)
                     throw new InvalidOperationException($"{api}() needs a scalar (one-element) loss, got {o.Describe()}. Reduce it with Sum() or Mean(), or pass an explicit output gradient.");
+                // The seed belongs to the step like every other backward temporary, so freeing the graph returns it.
+                using (StepArena.EnterBackward())
                 using (GradMode.Set(false)) seeds[i] = Tensor.NewOutputLikeOnes(o);
             }
             else

@@ -190,6 +190,23 @@ public abstract class Module
         return this;
     }
 
+    /// <summary>Converts every floating parameter and buffer to <paramref name="dtype"/> (PyTorch's <c>.double()</c> / <c>.float()</c>);
+    /// integer buffers such as num_batches_tracked keep their type. New tensors replace the old ones; build optimizers after this.</summary>
+    public Module To(DType dtype)
+    {
+        if (!dtype.IsFloating()) throw new ArgumentException($"{TypeName}.To: modules convert to Float32 or Float64, not {dtype}.");
+        foreach (var m in Modules())
+        {
+            foreach (var name in m._parameters.Keys.ToArray())
+                if (m._parameters[name] is { } p && p.DType != dtype)
+                    m._parameters[name] = Parameter.MakeParameter(p.Device.IsCpu ? p.To(dtype) : p.To(Device.Cpu).To(dtype).To(p.Device), $"{m.TypeName}.{name}", p.RequiresGrad);
+            foreach (var name in m._buffers.Keys.ToArray())
+                if (m._buffers[name] is { } b && b.DType.IsFloating() && b.DType != dtype)
+                    m._buffers[name] = b.Device.IsCpu ? b.To(dtype) : b.To(Device.Cpu).To(dtype).To(b.Device);
+        }
+        return this;
+    }
+
     // ------------------------------------------------------------------ state dict
 
     /// <summary>
@@ -215,7 +232,7 @@ public abstract class Module
 
     /// <summary>
     /// Copies <paramref name="stateDict"/> into this module's parameters and buffers in place (optimizers keep their references).
-    /// Floating values of another float dtype are converted. Every problem is collected and reported at once: with
+    /// Floating values of another float dtype are converted, and a [1] tensor fills a 0-d entry (as PyTorch). Every problem is collected and reported at once: with
     /// <paramref name="strict"/>, missing and unexpected keys throw; shape and dtype-kind mismatches always throw, as in PyTorch.
     /// </summary>
     /// <returns>The missing and unexpected keys (both empty after a strict load).</returns>
@@ -227,7 +244,7 @@ public abstract class Module
         foreach (var (key, target) in own)
         {
             if (!stateDict.TryGetValue(key, out var source)) { missing.Add(key); continue; }
-            if (!ShapeUtil.Same(source.Shape, target.Shape))
+            if (!ShapeUtil.Same(source.Shape, target.Shape) && !IsLegacyScalar(source, target))
                 mismatched.Add($"size mismatch for {key}: copying a tensor of shape {ShapeUtil.Format(source.Shape)} from the checkpoint, the shape in the current model is {ShapeUtil.Format(target.Shape)}");
             else if (source.DType.IsFloating() != target.DType.IsFloating())
                 mismatched.Add($"dtype mismatch for {key}: the checkpoint holds {source.DType}, the current model {target.DType}");
@@ -242,6 +259,7 @@ public abstract class Module
             foreach (var (key, target) in own)
             {
                 if (!stateDict.TryGetValue(key, out var source)) continue;
+                if (IsLegacyScalar(source, target)) source = Ops.F.Reshape(source, []);
                 if (source.DType == target.DType) target.CopyFrom(source);
                 else
                 {
@@ -253,6 +271,10 @@ public abstract class Module
         }
         return new StateDictLoadResult(missing, unexpected);
     }
+
+    /// <summary>PyTorch accepts a one-element [1] tensor for a 0-d entry (checkpoints of older versions, and writers that store
+    /// scalars as [1], stored num_batches_tracked that way); so do we.</summary>
+    private static bool IsLegacyScalar(Tensor source, Tensor target) => target.Rank == 0 && source.Rank == 1 && source.Shape[0] == 1;
 
     private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 

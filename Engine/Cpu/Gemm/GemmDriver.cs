@@ -2,15 +2,19 @@ namespace Astmt.Engine.Cpu;
 
 /// <summary>
 /// The packed SGEMM loop nest (BLIS order: jc over N by NC, pc over K by KC, ic over M by MC, jr over NR, ir over MR)
-/// and its split over threads. Each thread owns a rectangle of C whose corners lie on the MR×NR tile grid and runs the
-/// whole loop nest on it with its own packed buffers, so threads never synchronise inside a call. Because the tile grid
-/// and the k blocking do not depend on the thread count, every element of C is computed by the same instructions in the
-/// same order for any number of threads: results are bit-identical.
+/// and its split over threads. C is cut into rectangular work items whose corners lie on the MR×NR tile grid; threads
+/// take items from a shared counter (so a thread slowed by other load on the machine simply takes fewer) and run the
+/// whole loop nest on each with their own packed buffers, never synchronising inside a call. Because the tile grid and
+/// the k blocking do not depend on the thread count or on which thread takes which item, every element of C is computed
+/// by the same instructions in the same order for any number of threads: results are bit-identical.
 /// </summary>
 internal static unsafe class GemmDriver
 {
     /// <summary>Below this many multiply-adds a second thread costs more to wake than it saves.</summary>
     private const long ParallelThreshold = 1L << 18;
+
+    /// <summary>Work items per thread to aim for: enough for dynamic balancing, few enough to keep packing shared.</summary>
+    private const int ItemsPerThread = 4;
 
     /// <summary>Runs C = alpha·op(A)·op(B) + beta·C with the given kernel; m, n, k ≥ 1 and alpha ≠ 0.</summary>
     public static void Run(GemmKernel kernel, in GemmProblem problem)
@@ -26,10 +30,15 @@ internal static unsafe class GemmDriver
     private static void Run<TK>(in GemmProblem problem) where TK : struct, IMicrokernel
     {
         var blocking = GemmBlocking.For<TK>();
-        int mt = (problem.M + TK.MR - 1) / TK.MR, nt = (problem.N + TK.NR - 1) / TK.NR;
         long work = (long)problem.M * problem.N * problem.K;
-        int parts = work < ParallelThreshold ? 1 : Math.Min(Parallelism.Threads, mt * nt);
-        if (parts <= 1)
+        int threads = work < ParallelThreshold ? 1 : Parallelism.Threads;
+        if (threads <= 1)
+        {
+            RunRect<TK>(problem, blocking, 0, problem.M, 0, problem.N);
+            return;
+        }
+        var items = WorkItems.Plan(problem.M, problem.N, TK.MR, TK.NR, blocking, threads * ItemsPerThread);
+        if (items.Count == 1)
         {
             RunRect<TK>(problem, blocking, 0, problem.M, 0, problem.N);
             return;
@@ -37,47 +46,29 @@ internal static unsafe class GemmDriver
         var job = Job<TK>.Cached ??= new Job<TK>();
         job.Problem = problem;
         job.Blocking = blocking;
-        job.TileRows = mt;
-        job.TileCols = nt;
-        Parallelism.Run(job, parts);
+        job.Items = items;
+        job.Next = 0;
+        Parallelism.Run(job, Math.Min(threads, items.Count));
     }
 
-    /// <summary>The parallel region of one call: part p computes its rectangle of C.</summary>
+    /// <summary>The parallel region of one call: each part takes work items until none are left.</summary>
     private sealed class Job<TK> : IParallelWork where TK : struct, IMicrokernel
     {
         [ThreadStatic] public static Job<TK>? Cached;
         public GemmProblem Problem;
         public GemmBlocking Blocking;
-        public int TileRows, TileCols;
+        public WorkItems Items;
+        public int Next;
 
         public void Execute(int part, int parts)
         {
-            var (tm, tn) = Grid(parts, TileRows, TileCols, Problem.M, Problem.N, TK.MR, TK.NR);
-            if (part >= tm * tn) return;
-            int pi = part / tn, pj = part % tn;
-            int m0 = (int)((long)TileRows * pi / tm) * TK.MR, m1 = Math.Min(Problem.M, (int)((long)TileRows * (pi + 1) / tm) * TK.MR);
-            int n0 = (int)((long)TileCols * pj / tn) * TK.NR, n1 = Math.Min(Problem.N, (int)((long)TileCols * (pj + 1) / tn) * TK.NR);
-            if (m1 > m0 && n1 > n0) RunRect<TK>(Problem, Blocking, m0, m1, n0, n1);
+            int i;
+            while ((i = Interlocked.Increment(ref Next) - 1) < Items.Count)
+            {
+                var (m0, m1, n0, n1) = Items.Rect(i, Problem.M, Problem.N);
+                RunRect<TK>(Problem, Blocking, m0, m1, n0, n1);
+            }
         }
-    }
-
-    /// <summary>Chooses tm×tn ≤ parts thread rectangles that minimise the largest rectangle plus its packing work
-    /// (splitting M makes every thread pack all of its columns of B, splitting N all of its rows of A).</summary>
-    internal static (int Tm, int Tn) Grid(int parts, int tileRows, int tileCols, int m, int n, int mr, int nr)
-    {
-        (int, int) best = (1, 1);
-        double bestCost = double.MaxValue;
-        for (int tm = 1; tm <= parts; tm++)
-        {
-            if (parts % tm != 0) continue;
-            int tn = parts / tm;
-            if (tm > tileRows || tn > tileCols) continue;
-            double rows = Math.Min(m, (double)((tileRows + tm - 1) / tm) * mr);
-            double cols = Math.Min(n, (double)((tileCols + tn - 1) / tn) * nr);
-            double cost = rows * cols + 8 * (rows + cols);
-            if (cost < bestCost) { bestCost = cost; best = (tm, tn); }
-        }
-        return best;
     }
 
     /// <summary>The loop nest over C[m0..m1, n0..n1]; m0 and n0 lie on the tile grid.</summary>
@@ -137,6 +128,39 @@ internal static unsafe class GemmDriver
         TK.Run(kc, pa, pb, tile, nr, alpha, beta);
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < cols; j++) c[r * ldc + j] = tile[r * nr + j];
+    }
+}
+
+/// <summary>
+/// C cut into RowBlocks × ColBlocks rectangles of Rows × Cols (multiples of MR and NR; the last ones are shorter). Blocks
+/// start no larger than MC × NC and are split, the longer side first, until there are enough items to balance.
+/// </summary>
+internal readonly record struct WorkItems(int RowBlocks, int ColBlocks, int Rows, int Cols)
+{
+    public int Count => RowBlocks * ColBlocks;
+
+    public static WorkItems Plan(int m, int n, int mr, int nr, GemmBlocking blocking, int target)
+    {
+        int mTiles = (m + mr - 1) / mr, nTiles = (n + nr - 1) / nr;
+        int rb = Math.Max(1, (m + blocking.MC - 1) / blocking.MC), cb = Math.Max(1, (n + blocking.NC - 1) / blocking.NC);
+        while (rb * cb < target)
+        {
+            int rows = (mTiles + rb - 1) / rb * mr, cols = (nTiles + cb - 1) / cb * nr;
+            // Splitting rows makes each item pack its own copy of B's columns, splitting columns its own copy of A's rows;
+            // splitting the longer side keeps items square and that duplicated packing smallest relative to the work.
+            bool canRows = (mTiles + rb) / (rb + 1) >= 2, canCols = (nTiles + cb) / (cb + 1) >= 2;
+            if (canRows && (rows >= cols || !canCols)) rb++;
+            else if (canCols) cb++;
+            else break;
+        }
+        int rowsPer = (mTiles + rb - 1) / rb * mr, colsPer = (nTiles + cb - 1) / cb * nr;
+        return new WorkItems((m + rowsPer - 1) / rowsPer, (n + colsPer - 1) / colsPer, rowsPer, colsPer);
+    }
+
+    public (int M0, int M1, int N0, int N1) Rect(int item, int m, int n)
+    {
+        int r = item / ColBlocks, c = item % ColBlocks;
+        return (r * Rows, Math.Min(m, (r + 1) * Rows), c * Cols, Math.Min(n, (c + 1) * Cols));
     }
 }
 

@@ -21,15 +21,23 @@ internal static unsafe class GemmPacking
             float* d = dst + (nint)ir * kc;
             if (!transposed)
             {
+                int p8 = 0;
+                if (rows == 8 && mr == 8 && Transpose8x8.IsSupported)
+                {
+                    // Eight rows × eight k at a time, transposed in registers.
+                    float* src = a + (i0 + ir) * lda + p0;
+                    for (; p8 + 8 <= kc; p8 += 8) Transpose8x8.Run(src + p8, lda, d + (nint)p8 * 8, 8);
+                    if (p8 == kc) continue;
+                }
                 // Rows of A are contiguous along k: read each row once, scatter it with stride MR.
                 for (int r = 0; r < rows; r++)
                 {
                     float* src = a + (i0 + ir + r) * lda + p0;
                     float* dr = d + r;
-                    for (int p = 0; p < kc; p++) dr[(nint)p * mr] = src[p];
+                    for (int p = p8; p < kc; p++) dr[(nint)p * mr] = src[p];
                 }
                 for (int r = rows; r < mr; r++)
-                    for (int p = 0; p < kc; p++) d[(nint)p * mr + r] = 0f;
+                    for (int p = p8; p < kc; p++) d[(nint)p * mr + r] = 0f;
             }
             else
             {
@@ -75,8 +83,21 @@ internal static unsafe class GemmPacking
             }
             else
             {
+                int j8 = 0;
+                if (Transpose8x8.IsSupported)
+                {
+                    // Groups of eight columns × eight k, transposed in registers; the k tail and the last columns below.
+                    int kc8 = kc & ~7;
+                    for (; j8 + 8 <= cols; j8 += 8)
+                    {
+                        float* src = b + (j0 + jr + j8) * ldb + p0;
+                        for (int p = 0; p < kc8; p += 8) Transpose8x8.Run(src + p, ldb, d + (nint)p * nr + j8, nr);
+                        for (int j = j8; j < j8 + 8; j++)
+                            for (int p = kc8; p < kc; p++) d[(nint)p * nr + j] = src[(j - j8) * ldb + p];
+                    }
+                }
                 // Bᵀ rows are contiguous along k: read each once, scatter with stride NR.
-                for (int j = 0; j < cols; j++)
+                for (int j = j8; j < cols; j++)
                 {
                     float* src = b + (j0 + jr + j) * ldb + p0;
                     float* dj = d + j;

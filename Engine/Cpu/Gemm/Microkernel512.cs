@@ -28,6 +28,12 @@ internal unsafe struct Microkernel512 : IMicrokernel
         var c50 = Vector512<float>.Zero; var c51 = Vector512<float>.Zero;
         var c60 = Vector512<float>.Zero; var c61 = Vector512<float>.Zero;
         var c70 = Vector512<float>.Zero; var c71 = Vector512<float>.Zero;
+        // Touch the C tile now so its lines arrive while the k loop runs (rows of C are often 4 KiB apart and collide in L1).
+        for (int r = 0; r < 8; r++)
+        {
+            Sse.Prefetch0(c + r * ldc);
+            Sse.Prefetch0(c + r * ldc + 16);
+        }
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(pb);

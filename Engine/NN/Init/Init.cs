@@ -15,6 +15,26 @@ public enum FanMode
 /// </summary>
 public static class Init
 {
+    [ThreadStatic] private static int _skipDepth;
+
+    /// <summary>True inside a <see cref="Skip"/> scope on this thread.</summary>
+    public static bool IsSkipping => _skipDepth > 0;
+
+    /// <summary>A scope in which every initialiser on this thread leaves its tensor untouched (PyTorch's <c>skip_init</c>): build a
+    /// network without paying for default initialisations that a model-specific scheme or a checkpoint will overwrite anyway.</summary>
+    public static SkipScope Skip()
+    {
+        _skipDepth++;
+        return default;
+    }
+
+    /// <summary>Ends a <see cref="Skip"/> scope.</summary>
+    public readonly struct SkipScope : IDisposable
+    {
+        /// <summary>Leaves the scope.</summary>
+        public void Dispose() => _skipDepth--;
+    }
+
     /// <summary>Fan-in and fan-out as PyTorch computes them: fan_in = size(1)·receptive field, fan_out = size(0)·receptive field,
     /// where the receptive field is the product of the dimensions after the first two (R·S for a conv weight [K,C,R,S]).</summary>
     public static (int FanIn, int FanOut) Fans(Tensor tensor)
@@ -129,6 +149,7 @@ public static class Init
     {
         if (!tensor.DType.IsFloating() && op != "Constant")
             throw new ArgumentException($"Init.{op}: expected a Float32 or Float64 tensor, got {tensor.Describe()}.");
+        if (_skipDepth > 0) return;
         if (tensor.Device.IsCpu && tensor.IsContiguous)
         {
             fill(tensor);

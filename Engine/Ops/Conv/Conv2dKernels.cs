@@ -7,44 +7,58 @@ namespace Astmt.Engine.Ops;
 
 /// <summary>
 /// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly;
-/// the others go through an im2col matrix [C·R·S, P·Q] rented from <see cref="BufferPool"/> once per call and reused for every
-/// image. GEMMs run on the calling thread through <see cref="Gemm"/>, which splits its own work over the cores; the unfold and
-/// fold loops split over channels. Every array is dense NCHW (or KCRS) starting at the given offset.
+/// the others unfold a band of output rows at a time into an im2col matrix [C·R·S, rows·Q] rented from <see cref="BufferPool"/>
+/// once per call, so the buffer stays bounded at full resolution. GEMMs run on the calling thread through <see cref="Gemm"/>,
+/// which splits its own work over the cores; the unfold and fold loops split over channels. Every array is dense NCHW (or
+/// KCRS) starting at the given offset.
 /// </summary>
 internal static class Conv2dKernels
 {
+    /// <summary>Upper bound on the im2col band, in elements (16 MB of float32 by default): large enough for efficient GEMM
+    /// panels. Tests lower it to exercise images split into many bands.</summary>
+    internal static int MaxBandElements { get; set; } = 1 << 22;
+
     /// <summary>y [B,K,P,Q] = conv(x [B,C,H,W], w [K,C,R,S]) + bias [K].</summary>
     public static void Forward<T>(in Conv2dGeometry g, T[] x, int xOff, T[] w, int wOff, T[]? bias, int biasOff, T[] y, int yOff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, n = g.ColCols;
-        T[]? col = g.IsPointwise ? null : BufferPool.Rent<T>(g.ColRows * n, clear: false);
-        try
+        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, pq = g.ColCols;
+        var weights = w.AsSpan(wOff, g.K * g.ColRows);
+        if (g.IsPointwise)
         {
+            // y_b [K, H·W] = w [K, C] · x_b [C, H·W]
             for (int b = 0; b < g.B; b++)
+                GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, pq, g.C, weights, g.C, x.AsSpan(xOff + b * inPlane, inPlane), pq,
+                    T.Zero, y.AsSpan(yOff + b * outPlane, outPlane), pq);
+        }
+        else
+        {
+            int band = BandRows(g);
+            var col = BufferPool.Rent<T>(g.ColRows * band * g.Q, clear: false);
+            try
             {
-                ReadOnlySpan<T> rhs;
-                if (col == null) rhs = x.AsSpan(xOff + b * inPlane, inPlane);
-                else
+                for (int b = 0; b < g.B; b++)
+                for (int p0 = 0; p0 < g.P; p0 += band)
                 {
-                    Im2Col.Unfold(x, xOff + b * inPlane, col, g.C, g.H, g.W, g.R, g.S, g.P, g.Q, g.Stride, g.Padding, g.Dilation);
-                    rhs = col;
+                    int rows = Math.Min(band, g.P - p0), n = rows * g.Q;
+                    Im2Col.Unfold(x, xOff + b * inPlane, col, g.C, g.H, g.W, g.R, g.S, g.Q, p0, rows, g.Stride, g.Padding, g.Dilation);
+                    // y_b[:, band] [K, rows·Q] = w [K, C·R·S] · col [C·R·S, rows·Q]
+                    GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, n, g.ColRows, weights, g.ColRows, col.AsSpan(0, g.ColRows * n), n,
+                        T.Zero, Strided(y, yOff + b * outPlane + p0 * g.Q, g.K, n, pq), pq);
                 }
-                var dst = y.AsSpan(yOff + b * outPlane, outPlane);
-                // y_b [K, P·Q] = w [K, C·R·S] · col [C·R·S, P·Q]
-                GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, n, g.ColRows, w.AsSpan(wOff, g.K * g.ColRows), g.ColRows, rhs, n, T.Zero, dst, n);
-                if (bias != null)
-                    for (int k = 0; k < g.K; k++)
-                    {
-                        var row = dst.Slice(k * n, n);
-                        var add = bias[biasOff + k];
-                        for (int i = 0; i < row.Length; i++) row[i] += add;
-                    }
+            }
+            finally
+            {
+                BufferPool.Return(col);
             }
         }
-        finally
+        if (bias == null) return;
+        for (int b = 0; b < g.B; b++)
+        for (int k = 0; k < g.K; k++)
         {
-            if (col != null) BufferPool.Return(col);
+            var row = y.AsSpan(yOff + b * outPlane + k * pq, pq);
+            var add = bias[biasOff + k];
+            for (int i = 0; i < row.Length; i++) row[i] += add;
         }
     }
 
@@ -52,24 +66,33 @@ internal static class Conv2dKernels
     public static void BackwardData<T>(in Conv2dGeometry g, T[] gy, int gyOff, T[] w, int wOff, T[] gx, int gxOff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, n = g.ColCols;
-        T[]? col = g.IsPointwise ? null : BufferPool.Rent<T>(g.ColRows * n, clear: false);
+        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, pq = g.ColCols;
+        var weights = w.AsSpan(wOff, g.K * g.ColRows);
+        if (g.IsPointwise)
+        {
+            // gx_b [C, H·W] = wᵀ [C, K] · gy_b [K, H·W]
+            for (int b = 0; b < g.B; b++)
+                GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.C, pq, g.K, weights, g.C, gy.AsSpan(gyOff + b * outPlane, outPlane), pq,
+                    T.Zero, gx.AsSpan(gxOff + b * inPlane, inPlane), pq);
+            return;
+        }
+        int band = BandRows(g);
+        var col = BufferPool.Rent<T>(g.ColRows * band * g.Q, clear: false);
         try
         {
             for (int b = 0; b < g.B; b++)
+            for (int p0 = 0; p0 < g.P; p0 += band)
             {
-                var dst = col ?? gx;
-                int dstOff = col == null ? gxOff + b * inPlane : 0;
-                // col [C·R·S, P·Q] = wᵀ [C·R·S, K] · gy_b [K, P·Q]
-                GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.ColRows, n, g.K, w.AsSpan(wOff, g.K * g.ColRows), g.ColRows,
-                    gy.AsSpan(gyOff + b * outPlane, outPlane), n, T.Zero, dst.AsSpan(dstOff, g.ColRows * n), n);
-                if (col != null)
-                    Im2Col.Fold(col, gx, gxOff + b * inPlane, g.C, g.H, g.W, g.R, g.S, g.P, g.Q, g.Stride, g.Padding, g.Dilation);
+                int rows = Math.Min(band, g.P - p0), n = rows * g.Q;
+                // col [C·R·S, rows·Q] = wᵀ [C·R·S, K] · gy_b[:, band] [K, rows·Q]
+                GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.ColRows, n, g.K, weights, g.ColRows,
+                    Strided(gy, gyOff + b * outPlane + p0 * g.Q, g.K, n, pq), pq, T.Zero, col.AsSpan(0, g.ColRows * n), n);
+                Im2Col.Fold(col, gx, gxOff + b * inPlane, g.C, g.H, g.W, g.R, g.S, g.Q, p0, rows, g.Stride, g.Padding, g.Dilation, clear: p0 == 0);
             }
         }
         finally
         {
-            if (col != null) BufferPool.Return(col);
+            BufferPool.Return(col);
         }
     }
 
@@ -77,31 +100,46 @@ internal static class Conv2dKernels
     public static void BackwardWeight<T>(in Conv2dGeometry g, T[] x, int xOff, T[] gy, int gyOff, T[] gw, int gwOff)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, n = g.ColCols;
+        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, pq = g.ColCols;
         var dst = gw.AsSpan(gwOff, g.K * g.ColRows);
-        if (g.B == 0) { dst.Clear(); return; }
-        T[]? col = g.IsPointwise ? null : BufferPool.Rent<T>(g.ColRows * n, clear: false);
-        try
+        if (g.B == 0 || pq == 0) { dst.Clear(); return; }
+        // Images (and bands) accumulate in a fixed order, so the sum does not depend on the thread count.
+        if (g.IsPointwise)
         {
             for (int b = 0; b < g.B; b++)
+                GemmOf<T>.Run(Transpose.No, Transpose.Yes, g.K, g.C, pq, gy.AsSpan(gyOff + b * outPlane, outPlane), pq,
+                    x.AsSpan(xOff + b * inPlane, inPlane), pq, b == 0 ? T.Zero : T.One, dst, g.C);
+            return;
+        }
+        int band = BandRows(g);
+        var col = BufferPool.Rent<T>(g.ColRows * band * g.Q, clear: false);
+        try
+        {
+            bool first = true;
+            for (int b = 0; b < g.B; b++)
+            for (int p0 = 0; p0 < g.P; p0 += band)
             {
-                ReadOnlySpan<T> cols;
-                if (col == null) cols = x.AsSpan(xOff + b * inPlane, inPlane);
-                else
-                {
-                    Im2Col.Unfold(x, xOff + b * inPlane, col, g.C, g.H, g.W, g.R, g.S, g.P, g.Q, g.Stride, g.Padding, g.Dilation);
-                    cols = col;
-                }
-                // Images accumulate in batch order, so the sum does not depend on the thread count.
-                GemmOf<T>.Run(Transpose.No, Transpose.Yes, g.K, g.ColRows, n, gy.AsSpan(gyOff + b * outPlane, outPlane), n,
-                    cols, n, b == 0 ? T.Zero : T.One, dst, g.ColRows);
+                int rows = Math.Min(band, g.P - p0), n = rows * g.Q;
+                Im2Col.Unfold(x, xOff + b * inPlane, col, g.C, g.H, g.W, g.R, g.S, g.Q, p0, rows, g.Stride, g.Padding, g.Dilation);
+                // gw [K, C·R·S] += gy_b[:, band] [K, rows·Q] · colᵀ [rows·Q, C·R·S]
+                GemmOf<T>.Run(Transpose.No, Transpose.Yes, g.K, g.ColRows, n, Strided(gy, gyOff + b * outPlane + p0 * g.Q, g.K, n, pq), pq,
+                    col.AsSpan(0, g.ColRows * n), n, first ? T.Zero : T.One, dst, g.ColRows);
+                first = false;
             }
         }
         finally
         {
-            if (col != null) BufferPool.Return(col);
+            BufferPool.Return(col);
         }
     }
+
+    /// <summary>Output rows per im2col band: the whole image when it fits <see cref="MaxBandElements"/>, else fewer (at least one).</summary>
+    private static int BandRows(in Conv2dGeometry g) =>
+        Math.Clamp(MaxBandElements / Math.Max(1, g.ColRows * g.Q), 1, Math.Max(1, g.P));
+
+    /// <summary>The span covering a rows×cols sub-matrix with leading dimension ld, starting at offset.</summary>
+    private static Span<T> Strided<T>(T[] data, int offset, int rows, int cols, int ld) =>
+        data.AsSpan(offset, rows == 0 ? 0 : (rows - 1) * ld + cols);
 }
 
 /// <summary>Routes a generic GEMM to <see cref="Gemm.Sgemm"/> or <see cref="Gemm.Dgemm"/> (alpha 1).</summary>

@@ -109,4 +109,20 @@ public class InitTests
     {
         Assert.That(() => Init.Normal(Tensor.Zeros([3], DType.Int64)), Throws.ArgumentException.With.Message.Contains("Init.Normal"));
     }
+
+    [Test]
+    public void SkipScopeLeavesTensorsUntouchedAndEnds()
+    {
+        var t = Tensor.Full([4], 7.0);
+        using (Init.Skip())
+        {
+            Init.XavierNormal(Tensor.Zeros([2, 2]));
+            Init.Normal(t);
+            Init.Constant(t, 1.0);
+        }
+        Assert.That(t.ToDoubleArray(), Is.All.EqualTo(7.0));
+        Assert.That(Init.IsSkipping, Is.False);
+        Init.Constant(t, 1.0);
+        Assert.That(t.ToDoubleArray(), Is.All.EqualTo(1.0));
+    }
 }

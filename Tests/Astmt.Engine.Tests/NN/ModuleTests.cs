@@ -161,4 +161,19 @@ public class ModuleTests
             RegisterParameter("fixed", Tensor.Zeros([4]), requiresGrad: false);
         }
     }
+
+    [Test]
+    public void ToDoubleConvertsFloatStateAndKeepsCounters()
+    {
+        var net = new Sequential(new Conv2d(2, 3, 3), new BatchNorm2d(3));
+        var before = net.StateDict().ToDictionary(e => e.Key, e => e.Value.ToDoubleArray());
+        net.To(DType.Float64);
+        foreach (var (key, value) in net.StateDict())
+        {
+            Assert.That(value.DType, Is.EqualTo(key.EndsWith("num_batches_tracked") ? DType.Int64 : DType.Float64), key);
+            Assert.That(value.ToDoubleArray(), Is.EqualTo(before[key]), key);
+        }
+        Assert.That(net.Parameters().All(p => p.RequiresGrad && p.IsLeaf), Is.True);
+        Assert.That(((Conv2d)net[0]).Weight.DType, Is.EqualTo(DType.Float64));
+    }
 }

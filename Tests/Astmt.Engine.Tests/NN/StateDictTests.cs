@@ -104,4 +104,16 @@ public class StateDictTests
             RegisterBuffer("scratch", Tensor.Zeros([1]), persistent: false);
         }
     }
+
+    [Test]
+    public void OneElementVectorsFillScalarEntriesAsInPyTorch()
+    {
+        var bn = new BatchNorm2d(2);
+        var dict = new Dictionary<string, Tensor>(bn.StateDict()) { ["num_batches_tracked"] = Tensor.FromArray(new long[] { 5 }, 1) };
+        bn.LoadStateDict(dict);
+        Assert.That(bn.NumBatchesTracked!.Rank, Is.EqualTo(0));
+        Assert.That(bn.NumBatchesTracked.Item(), Is.EqualTo(5));
+        dict["num_batches_tracked"] = Tensor.FromArray(new long[] { 5, 6 }, 2);
+        Assert.That(() => bn.LoadStateDict(dict), Throws.TypeOf<StateDictMismatchException>().With.Message.Contains("size mismatch for num_batches_tracked"));
+    }
 }

@@ -1,0 +1,67 @@
+using Astmt.Engine.NN;
+
+namespace Astmt.Models.Mtan;
+
+/// <summary>Options of <see cref="MtanModels.Create"/>.</summary>
+public sealed record MtanModelOptions
+{
+    /// <summary>The dataset, which fixes the class count and the tasks.</summary>
+    public MtanDataset Dataset { get; init; } = MtanDataset.NyuV2;
+
+    /// <summary>Multiplies every filter width (1 = the paper's networks; 0.125 = the golden fixture's).</summary>
+    public double Width { get; init; } = 1.0;
+
+    /// <summary>The task of the single-task networks (segnet-single, stan).</summary>
+    public MtanTask SingleTask { get; init; } = MtanTask.Semantic;
+
+    /// <summary>Seed of the generator the initialisation draws from.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>When false, parameters are left uninitialised (for counting, or before loading a checkpoint).</summary>
+    public bool Initialize { get; init; } = true;
+}
+
+/// <summary>Builds the MTAN-family networks by name and initialises them as the reference does.</summary>
+public static class MtanModels
+{
+    /// <summary>SegNet filter widths.</summary>
+    public static readonly IReadOnlyList<int> StandardFilters = [64, 128, 256, 512, 512];
+
+    /// <summary>Split-wide filter widths.</summary>
+    public static readonly IReadOnlyList<int> WideFilters = [64, 128, 256, 512, 1024];
+
+    /// <summary>The names <see cref="Create"/> accepts.</summary>
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "mtan-segnet", "stan", "segnet-single", "segnet-split", "segnet-split-wide", "segnet-split-deep", "segnet-dense", "segnet-cross-stitch",
+    ];
+
+    /// <summary>Builds the network called <paramref name="name"/> (one of <see cref="Names"/>; "segnet-split-standard" is an alias
+    /// of "segnet-split").</summary>
+    public static MultiTaskNetwork Create(string name, MtanModelOptions? options = null)
+    {
+        var o = options ?? new MtanModelOptions();
+        int classes = MtanTasks.ClassCount(o.Dataset);
+        var tasks = MtanTasks.For(o.Dataset);
+        var standard = SegNetBackbone.ScaleFilters(StandardFilters, o.Width);
+        MultiTaskNetwork network;
+        ConvInit init = ConvInit.XavierNormal;
+        using (Init.Skip())
+        {
+            switch (name.ToLowerInvariant())
+            {
+                case "mtan-segnet" or "mtan": network = new MtanSegNet(tasks, classes, standard); break;
+                case "stan": network = new MtanSegNet([o.SingleTask], classes, standard, singleTask: true); break;
+                case "segnet-single" or "single": network = new SegNetSingle(o.SingleTask, classes, standard); break;
+                case "segnet-split" or "segnet-split-standard" or "split": network = new SegNetSplit(tasks, classes, standard, SplitType.Standard); break;
+                case "segnet-split-wide": network = new SegNetSplit(tasks, classes, SegNetBackbone.ScaleFilters(WideFilters, o.Width), SplitType.Wide); break;
+                case "segnet-split-deep": network = new SegNetSplit(tasks, classes, standard, SplitType.Deep); break;
+                case "segnet-dense" or "dense": network = new SegNetDense(tasks, classes, standard); init = ConvInit.XavierUniform; break;
+                case "segnet-cross-stitch" or "cross-stitch": network = new SegNetCrossStitch(tasks, classes, standard); init = ConvInit.XavierUniform; break;
+                default: throw new ArgumentException($"Unknown MTAN model '{name}'; expected one of: {string.Join(", ", Names)}.");
+            }
+        }
+        if (o.Initialize) MtanInit.Apply(network, init, new Generator(o.Seed));
+        return network;
+    }
+}

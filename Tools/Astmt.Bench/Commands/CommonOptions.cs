@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Astmt.Engine.Cpu;
+
+namespace Astmt.Bench.Commands;
+
+/// <summary>Options every timing command shares (<c>--threads</c>, <c>--warmup</c>, <c>--reps</c>, <c>--json</c>), so that
+/// later commands (train-step, forward) read the same way.</summary>
+internal sealed class CommonOptions
+{
+    public Option<int> Threads { get; } = new("--threads")
+    {
+        Description = "Threads the engine (and the reference) may use.",
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+    };
+
+    public Option<int> Warmup { get; } = new("--warmup")
+    {
+        Description = "Untimed runs before timing (JIT, page faults, caches).",
+        DefaultValueFactory = _ => 2,
+    };
+
+    public Option<int> Reps { get; } = new("--reps")
+    {
+        Description = "Timed runs; the median is reported.",
+        DefaultValueFactory = _ => 5,
+    };
+
+    public Option<FileInfo?> Json { get; } = new("--json") { Description = "Also write the results to this JSON file." };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Threads);
+        command.Options.Add(Warmup);
+        command.Options.Add(Reps);
+        command.Options.Add(Json);
+    }
+
+    /// <summary>Reads and checks the shared values and applies the thread count to the engine.</summary>
+    public RunSettings Read(ParseResult result)
+    {
+        int threads = result.GetValue(Threads), warmup = result.GetValue(Warmup), reps = result.GetValue(Reps);
+        if (threads < 1) throw new ArgumentException($"--threads must be at least 1, got {threads}.");
+        if (warmup < 0) throw new ArgumentException($"--warmup must be at least 0, got {warmup}.");
+        if (reps < 1) throw new ArgumentException($"--reps must be at least 1, got {reps}.");
+        Parallelism.Threads = threads;
+        return new RunSettings(threads, warmup, reps, result.GetValue(Json));
+    }
+}
+
+/// <summary>The shared settings of one benchmark invocation.</summary>
+internal sealed record RunSettings(int Threads, int Warmup, int Reps, FileInfo? Json);
