@@ -150,6 +150,52 @@ public class DeviceBackendTests(EmulatorSchedule schedule)
     }
 
     [Test]
+    public void LinearMatMulChannelScaleAndGradientReversal()
+    {
+        var rng = new Random(101);
+        var (x, xd) = Leaf(rng, 5, 19);
+        var (w, wd) = Leaf(rng, 7, 19);
+        var (b, bd) = Leaf(rng, 7);
+        var (m, md) = Leaf(rng, 7, 3);
+        var (f, fd) = Leaf(rng, 5, 3, 4, 6);
+        var y = F.ChannelScale(f, F.Sigmoid(F.MatMul(F.GradientReversal(F.Linear(x, w, b), 0.7), m)));
+        var yd = F.ChannelScale(fd, F.Sigmoid(F.MatMul(F.GradientReversal(F.Linear(xd, wd, bd), 0.7), md)));
+        Same(y, yd, "linear → reversal → matmul → sigmoid → channel scale");
+        BackwardWeighted(y, yd, 102);
+        Same(x.Grad!, xd.Grad!, "grad x");
+        Same(w.Grad!, wd.Grad!, "grad linear weight");
+        Same(b.Grad!, bd.Grad!, "grad linear bias");
+        Same(m.Grad!, md.Grad!, "grad matmul operand");
+        Same(f.Grad!, fd.Grad!, "grad scaled feature (channel dot)");
+    }
+
+    [Test]
+    public void LossesMaxAndNormalize()
+    {
+        var rng = new Random(103);
+        var (z, zd) = Leaf(rng, 2, 5, 4, 3);
+        var targetData = new long[2 * 4 * 3];
+        for (int i = 0; i < targetData.Length; i++) targetData[i] = i % 7 == 0 ? 255 : rng.Next(5);
+        var t = Tensor.FromArray(targetData, 2, 4, 3);
+        var ce = F.CrossEntropy(z, t, ignoreIndex: 255);
+        var ced = F.CrossEntropy(zd, t.To(EmuDevice), ignoreIndex: 255);
+        Same(ce, ced, "cross entropy");
+        var l2 = F.L2Normalize(z);
+        var l2d = F.L2Normalize(zd);
+        Same(l2, l2d, "l2 normalize");
+        Same(F.Max(z, 1), F.Max(zd, 1), "max over channels");
+        Assert.That(F.ArgMax(zd, 1).ToArray<long>(), Is.EqualTo(F.ArgMax(z, 1).ToArray<long>()), "argmax over channels");
+        var bt = Tensor.FromArray(Oracle.Uniform(rng, 2 * 5 * 4 * 3, 0, 1).Select(v => (float)v).ToArray(), 2, 5, 4, 3);
+        var bce = F.BinaryCrossEntropyWithLogits(z, bt);
+        var bced = F.BinaryCrossEntropyWithLogits(zd, bt.To(EmuDevice));
+        Same(bce, bced, "bce with logits");
+        var total = F.Add(F.Add(ce, bce), F.Sum(F.Mul(l2, l2)));
+        var totald = F.Add(F.Add(ced, bced), F.Sum(F.Mul(l2d, l2d)));
+        BackwardWeighted(total, totald, 104);
+        Same(z.Grad!, zd.Grad!, "grad through cross entropy, bce and l2 normalize");
+    }
+
+    [Test]
     public void UnaryMathOps()
     {
         var rng = new Random(99);

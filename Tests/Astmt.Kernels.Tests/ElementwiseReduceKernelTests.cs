@@ -163,6 +163,40 @@ public class ElementwiseReduceKernelTests
     }
 
     [Test]
+    public void MaxOneHotAndNormAlongAnAxis([ValueSource(nameof(Schedules))] EmulatorSchedule schedule)
+    {
+        Emu.Use(schedule);
+        var rng = new Random(67);
+        int outer = 3, size = 6, inner = 29;
+        var x = Oracle.AsFloat(Oracle.Normal(rng, outer * size * inner));
+        x[(1 * size + 2) * inner + 4] = x[(1 * size + 4) * inner + 4] = 9; // a tie: the first index wins
+        var max = new double[outer * inner]; var idx = new long[outer * inner]; var norm = new double[outer * inner];
+        var onehot = new double[x.Length];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0; double ss = 0;
+                for (int s = 0; s < size; s++)
+                {
+                    double v = x[(o * size + s) * inner + i];
+                    if (v > x[(o * size + best) * inner + i]) best = s;
+                    ss += v * v;
+                }
+                max[o * inner + i] = x[(o * size + best) * inner + i]; idx[o * inner + i] = best; norm[o * inner + i] = Math.Sqrt(ss);
+                onehot[(o * size + best) * inner + i] = 1;
+            }
+        using var gx = Emu.Up(x); using var gmax = Emu.Poisoned(max.Length); using var gidx = new CudaDeviceVariable<long>(Emu.Context, idx.Length);
+        using var gnorm = Emu.Poisoned(norm.Length); using var gone = Emu.Zeros(x.Length);
+        Emu.LaunchElements("max_along", outer * inner, gmax, gidx, gx, outer, size, inner);
+        Emu.LaunchElements("one_hot_along", outer * inner, gone, gidx, outer, size, inner);
+        Emu.LaunchElements("norm_along", outer * inner, gnorm, gx, outer, size, inner);
+        Oracle.Close(max, Emu.Down(gmax), 0, 0, "max along");
+        Assert.That(gidx.ToArray(), Is.EqualTo(idx), "argmax along");
+        Oracle.Close(onehot, Emu.Down(gone), 0, 0, "one-hot along");
+        Oracle.Close(norm, Emu.Down(gnorm), 1e-6, 1e-5, "norm along");
+    }
+
+    [Test]
     public void ChannelSums([ValueSource(nameof(Schedules))] EmulatorSchedule schedule, [Values(0, 1)] int accumulate)
     {
         Emu.Use(schedule);
