@@ -13,11 +13,23 @@ public class DeviceDispatchTests
     private static readonly Device Fake = new(DeviceKind.Cuda, 0);
     private static readonly RecordingOps Ops = new();
 
+    private IDeviceBackend? _previous;
+
     [OneTimeSetUp]
     public void RegisterFakeDevice()
     {
+        // The registries are process-wide: remember a real CUDA backend (which serves as both registries) to put it back.
+        try { _previous = DeviceRegistry.Get(Fake); } catch (InvalidOperationException) { _previous = null; }
         DeviceRegistry.Register(DeviceKind.Cuda, new FakeBackend());
         DeviceOps.Register(DeviceKind.Cuda, Ops);
+    }
+
+    [OneTimeTearDown]
+    public void RestoreRealDevice()
+    {
+        if (_previous == null) return;
+        DeviceRegistry.Register(DeviceKind.Cuda, _previous);
+        if (_previous is IDeviceOps ops) DeviceOps.Register(DeviceKind.Cuda, ops);
     }
 
     [Test]
