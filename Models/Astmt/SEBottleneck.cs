@@ -46,6 +46,12 @@ public sealed class SEBottleneck : TaskModule
         if (downsample != null) _downsample = RegisterModule("downsample", downsample);
     }
 
+    /// <summary>The 3×3 conv (its dilation is the stage's).</summary>
+    public Conv2d Conv2 => _conv2;
+
+    /// <summary>The first 1×1 conv (it carries the stride).</summary>
+    public Conv2d Conv1 => _conv1;
+
     /// <summary>The block's SE (per task or shared).</summary>
     public SqueezeExcitation Squeeze => _se;
 
