@@ -197,13 +197,17 @@ public sealed class TinyExperiment : IExperiment
     {
         int n = _size * _size;
         float[] input = new float[n * 3], segPred = new float[n], segTrue = new float[n], depthPred = new float[n], depthTrue = new float[n];
+        float[] logProbabilities = new float[2 * n]; // [2, H, W]
         for (int y = 0; y < _size; y++)
             for (int x = 0; x < _size; x++)
             {
                 var p = Pixel(false, evalIndex, y, x);
                 int i = y * _size + x;
                 (input[3 * i], input[3 * i + 1], input[3 * i + 2]) = ((float)p.R, (float)p.G, (float)p.B);
-                segPred[i] = Dot(_wSeg, p.R, p.G, p.B) > 0 ? 1 : 0;
+                double z = Dot(_wSeg, p.R, p.G, p.B);
+                segPred[i] = z > 0 ? 1 : 0;
+                logProbabilities[i] = (float)-Math.Log(1 + Math.Exp(z));      // log(1 − sigmoid(z))
+                logProbabilities[n + i] = (float)-Math.Log(1 + Math.Exp(-z)); // log(sigmoid(z))
                 segTrue[i] = p.Label;
                 depthPred[i] = (float)Dot(_wDepth, p.R, p.G, p.B);
                 depthTrue[i] = (float)p.Depth;
@@ -212,6 +216,10 @@ public sealed class TinyExperiment : IExperiment
         {
             ["semantic"] = new(new DenseMap(_size, _size, 1, segPred), new DenseMap(_size, _size, 1, segTrue)),
             ["depth"] = new(new DenseMap(_size, _size, 1, depthPred), new DenseMap(_size, _size, 1, depthTrue)),
+        }, new Dictionary<string, RawOutput>
+        {
+            ["semantic"] = new(logProbabilities, [2, _size, _size]),
+            ["depth"] = new((float[])depthPred.Clone(), [1, _size, _size]),
         });
     }
 
