@@ -7,7 +7,7 @@ namespace Astmt.Train.Experiments;
 /// <remarks>
 /// Exact resume: the trainer decides the order of samples from the seed and the epoch, so an experiment must derive any other
 /// randomness (augmentation, dropout, initialisation) from its own generators and return their state in
-/// <see cref="CaptureState"/> (see <see cref="DeterministicRng"/>). Given the same state, the same batch must give the same
+/// <see cref="CaptureState"/> (the engine's <c>Generator</c>, saved with <see cref="GeneratorState"/>). Given the same state, the same batch must give the same
 /// losses. <see cref="BeginEvaluation"/> and <see cref="Predict"/> must not touch training randomness.
 /// </remarks>
 public interface IExperiment : IDisposable
