@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Astmt.Engine;
 using Astmt.Engine.Autograd;
+using Astmt.Engine.NN;
 using Astmt.Engine.Optim;
 using Astmt.Models.Losses;
 using Astmt.Models.Mtan;
@@ -32,7 +33,7 @@ public sealed class MtanExperiment : IExperiment
     private readonly ITaskWeighting _weighting;
     private readonly Adam _optimizer;
     private readonly StepLR _schedule;
-    private readonly DeterministicRng _augment;
+    private readonly Generator _augment;
     private readonly MtanTrainMetrics _trainMetrics;
     private readonly MtanStepProfile _profile = new();
     private readonly double[] _openBatchSums;
@@ -73,7 +74,8 @@ public sealed class MtanExperiment : IExperiment
         // Adam as the reference: betas (0.9, 0.999), eps 1e-8, no weight decay; the rate comes from --lr.
         _optimizer = new Adam([new ParamGroup(named)], config.LearningRate);
         _schedule = new StepLR(_optimizer, _options.LrStepEpochs, _options.LrGammaValue);
-        _augment = new DeterministicRng(config.Seed, stream: 0xA06);
+        // Its own stream (seed mixed with a constant), so augmentation never shares numbers with the initialisation.
+        _augment = new Generator(unchecked((ulong)config.Seed * 0x9E3779B97F4A7C15UL + 0xA06));
         _trainMetrics = new MtanTrainMetrics(_tasks, _network.ClassCount);
         _openBatchSums = new double[_tasks.Length];
     }
@@ -238,7 +240,7 @@ public sealed class MtanExperiment : IExperiment
         foreach (var (name, t) in _optimizer.StateDict("optim.")) tensors[name] = t;
         foreach (var (name, t) in _schedule.StateDict("optim.schedule.")) tensors[name] = t;
         foreach (var p in _weighting.Parameters) tensors["weighting.logsigma"] = p.Detach();
-        tensors["rng.augment"] = _augment.SaveState();
+        tensors["rng.augment"] = GeneratorState.Save(_augment);
         tensors["metrics.train"] = Tensor.FromArray((double[])_trainMetrics.State.Clone(), _trainMetrics.State.Length);
         var metadata = new Dictionary<string, string>
         {
@@ -272,7 +274,9 @@ public sealed class MtanExperiment : IExperiment
             throw new ConfigurationException($"the checkpoint's optimizer state does not fit this run: {e.Message}", e);
         }
         foreach (var p in _weighting.Parameters) MtanStateLoader.CopyInto(p, MtanStateLoader.Require(state, "weighting.logsigma", p.Shape));
-        _augment.LoadState(MtanStateLoader.Require(state, "rng.augment", [4]));
+        if (!state.Tensors.TryGetValue("rng.augment", out var rng))
+            throw new ConfigurationException("the checkpoint has no tensor 'rng.augment'; expected a checkpoint written by an MTAN 'train' run.");
+        GeneratorState.Restore(_augment, rng, "rng.augment");
         _trainMetrics.Restore(MtanStateLoader.Require(state, "metrics.train", [_trainMetrics.State.Length]).ToDoubleArray());
 
         string savedWeighting = MtanStateLoader.Meta(state, "weighting.name");
