@@ -189,6 +189,33 @@ public sealed class MtanEndToEndTests
         var split = Run(["info", "--model", "segnet-split", "--width-multiplier", "1", "--json"]);
         Assert.That(split.ExitCode, Is.Zero, split.ToString());
         Assert.That(split.Output, Does.Contain("25,055,188"));
+
+        var cityscapes = Run(["info", "--model", "mtan-segnet", "--dataset", "cityscapes", "--width-multiplier", "1", "--height", "128", "--width", "256"]);
+        Assert.That(cityscapes.ExitCode, Is.Zero, cityscapes.ToString());
+        Assert.That(cityscapes.Output, Does.Contain("41,206,986").And.Contain("7 classes"));
+    }
+
+    [TestCase("mtan-segnet", null)]
+    [TestCase("stan", "depth")]
+    [TestCase("segnet-single", "normal")]
+    [TestCase("segnet-split", null)]
+    [TestCase("segnet-split-wide", null)]
+    [TestCase("segnet-split-deep", null)]
+    [TestCase("segnet-dense", null)]
+    [TestCase("segnet-cross-stitch", null)]
+    public void EveryMtanNetwork_TrainsAnEpochAndPredicts(string model, string? singleTask)
+    {
+        string run = _dir["run"];
+        string[] extra = ["--model", model, "--train-samples", "4", "--eval-samples", "2", "--prediction-samples", "1", "--weighting", "uncert",
+            .. singleTask != null ? new[] { "--task", singleTask } : []];
+        var r = Run(Train(run, 1, extra));
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        var record = MetricsLog.Read(Path.Combine(run, "metrics.jsonl")).Single();
+        string[] tasks = singleTask != null ? [singleTask] : ["semantic", "depth", "normal"];
+        Assert.That(record.EvalLoss.Keys, Is.EquivalentTo(tasks));
+        Assert.That(record.EvalLoss.Values, Has.All.Matches<double>(double.IsFinite));
+        Assert.That(record.TaskWeights!.Keys, Is.EquivalentTo(tasks), "uncertainty weights are reported per task");
+        foreach (var task in tasks) Assert.That(File.Exists(Path.Combine(run, "predictions", task + ".png")), task);
     }
 
     [Test]

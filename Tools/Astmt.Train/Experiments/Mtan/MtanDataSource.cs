@@ -21,7 +21,7 @@ public sealed class MtanDataSource
     /// <summary>Added to the run's seed for the evaluation scenes, so they are never training scenes.</summary>
     private const ulong EvalSeedOffset = 0x5EED_0001UL;
 
-    private readonly SampleCache _train, _eval;
+    private readonly SampleCache? _train, _eval;
 
     /// <summary>Opens the splits of <paramref name="config"/>'s dataset; a missing or malformed folder is a
     /// <see cref="ConfigurationException"/> naming the folder and the expected layout.</summary>
@@ -36,6 +36,11 @@ public sealed class MtanDataSource
                 eval = new SyntheticSceneDataset(options.EvalCount, config.Height, config.Width, unchecked((ulong)config.Seed + EvalSeedOffset));
                 Description = $"synthetic scenes, {config.Height}x{config.Width}, rendered from seed {config.Seed}";
                 break;
+            case "nyuv2" or "cityscapes" when config.Data == null:
+                // Only 'info' resolves a configuration without the folder: the network can be described, nothing loaded.
+                Tasks = config.Dataset == "nyuv2" ? NyuV2Dataset.Tasks : CityscapesDataset.TasksFor(7);
+                Description = $"{config.Dataset} (no --data folder given)";
+                return;
             case "nyuv2" or "cityscapes":
                 string root = config.Data ?? throw new ConfigurationException($"--data: dataset '{config.Dataset}' needs its folder.");
                 (train, eval) = OpenFolder(config.Dataset, root);
@@ -65,22 +70,24 @@ public sealed class MtanDataSource
     public string Description { get; }
 
     /// <summary>Training samples.</summary>
-    public int TrainCount => _train.Dataset.Count;
+    public int TrainCount => _train?.Dataset.Count ?? 0;
 
     /// <summary>Evaluation samples.</summary>
-    public int EvalCount => _eval.Dataset.Count;
+    public int EvalCount => _eval?.Dataset.Count ?? 0;
 
     /// <summary>The training augmentation, or null.</summary>
     public ISampleAugmentation? Augmentation { get; }
 
     /// <summary>Collates training samples; <paramref name="augmentSeeds"/> (one per sample, or null) seed the augmentation.</summary>
-    public MtanBatch TrainBatch(int[] indices, ulong[]? augmentSeeds) => Collate(_train, indices, augmentSeeds);
+    public MtanBatch TrainBatch(int[] indices, ulong[]? augmentSeeds) => Collate(_train ?? throw NoData(), indices, augmentSeeds);
 
     /// <summary>Collates evaluation samples (never augmented).</summary>
-    public MtanBatch EvalBatch(int[] indices) => Collate(_eval, indices, null);
+    public MtanBatch EvalBatch(int[] indices) => Collate(_eval ?? throw NoData(), indices, null);
 
     /// <summary>The evaluation sample <paramref name="index"/> (a cached instance: read, do not modify).</summary>
-    public MultiTaskSample EvalSample(int index) => _eval.Get(index);
+    public MultiTaskSample EvalSample(int index) => (_eval ?? throw NoData()).Get(index);
+
+    private ConfigurationException NoData() => new($"--data: {Description}; expected the dataset folder.");
 
     private MtanBatch Collate(SampleCache cache, int[] indices, ulong[]? augmentSeeds)
     {

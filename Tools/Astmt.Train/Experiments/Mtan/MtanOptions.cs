@@ -28,13 +28,13 @@ public sealed record MtanOptions
     /// <summary>Option name of the DWA temperature.</summary>
     public const string DwaTemperature = "dwa-temperature";
 
-    /// <summary>The options as the trainer offers them, with their defaults (the quick default's values come from the model
-    /// defaults in <see cref="MtanExperiments.QuickDefaults"/>).</summary>
+    /// <summary>The options as the trainer offers them, with the quick default's values (<see cref="MtanExperiments.QuickDefaults"/>
+    /// repeats them; <see cref="MtanExperiments.PaperPreset"/> overrides them).</summary>
     public static readonly IReadOnlyList<ModelOption> All =
     [
-        new(WidthMultiplier, "MTAN: multiplies every filter width (1 = the paper's network)", "1"),
-        new(TrainSamples, "MTAN: training scenes of the synthetic dataset (nyuv2/cityscapes use every file)", "795"),
-        new(EvalSamples, "MTAN: evaluation scenes of the synthetic dataset (nyuv2/cityscapes use every file)", "654"),
+        new(WidthMultiplier, "MTAN: multiplies every filter width (1 = the paper's network, as --preset paper sets)", "0.125"),
+        new(TrainSamples, "MTAN: training scenes of the synthetic dataset (nyuv2/cityscapes use every file)", "240"),
+        new(EvalSamples, "MTAN: evaluation scenes of the synthetic dataset (nyuv2/cityscapes use every file)", "48"),
         new(Task, "MTAN: the task of the single-task networks segnet-single and stan", "semantic", ["semantic", "depth", "normal"]),
         new(LrStep, "MTAN: StepLR period in epochs (the learning rate is multiplied by lr-gamma every lr-step epochs)", "100"),
         new(LrGamma, "MTAN: StepLR factor", "0.5"),
@@ -67,9 +67,9 @@ public sealed record MtanOptions
     /// naming the flag and the accepted values.</summary>
     public static MtanOptions From(RunConfig config) => new()
     {
-        Width = Positive(config, WidthMultiplier, "1", max: 4),
-        TrainCount = (int)Positive(config, TrainSamples, "795", whole: true, max: 1_000_000),
-        EvalCount = (int)Positive(config, EvalSamples, "654", whole: true, max: 1_000_000),
+        Width = Positive(config, WidthMultiplier, "0.125", max: 4),
+        TrainCount = (int)Positive(config, TrainSamples, "240", whole: true, max: 1_000_000),
+        EvalCount = (int)Positive(config, EvalSamples, "48", whole: true, max: 1_000_000),
         SingleTask = config.Option(Task, "semantic") switch
         {
             "depth" => MtanTask.Depth,
