@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Astmt.Engine.Cpu;
 using Astmt.Engine.Memory;
 
@@ -52,14 +53,24 @@ internal static class Conv2dKernels
                 BufferPool.Return(col);
             }
         }
-        if (bias == null) return;
-        for (int b = 0; b < g.B; b++)
-        for (int k = 0; k < g.K; k++)
+        if (bias != null) AddBias(y, yOff, g.B * g.K, g.K, pq, bias, biasOff);
+    }
+
+    /// <summary>y [B·K rows of P·Q] += bias [K] per row, rows split over the threads.</summary>
+    private static void AddBias<T>(T[] y, int yOff, int rows, int channels, int pq, T[] bias, int biasOff) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Parallelism.For(0, rows, Math.Max(1, (1 << 15) / Math.Max(1, pq)), (r0, r1) =>
         {
-            var row = y.AsSpan(yOff + b * outPlane + k * pq, pq);
-            var add = bias[biasOff + k];
-            for (int i = 0; i < row.Length; i++) row[i] += add;
-        }
+            for (int r = r0; r < r1; r++)
+            {
+                var row = y.AsSpan(yOff + r * pq, pq);
+                T add = bias[biasOff + r % channels];
+                var v = Vector256.Create(add);
+                int i = 0, w = Vector256<T>.Count;
+                for (; i <= row.Length - w; i += w) (Vector256.Create(row.Slice(i, w)) + v).CopyTo(row.Slice(i, w));
+                for (; i < row.Length; i++) row[i] += add;
+            }
+        });
     }
 
     /// <summary>gx [B,C,H,W] = the transpose of the convolution applied to gy [B,K,P,Q] with w [K,C,R,S] (overwrites gx).</summary>
