@@ -1,3 +1,5 @@
+using Astmt.Engine;
+using Astmt.Engine.Autograd;
 using Astmt.Engine.NN;
 
 namespace Astmt.Models.Mtan;
@@ -44,5 +46,30 @@ public static class MtanModels
         }
         if (o.Initialize) MtanInit.Apply(network, init, new Generator(o.Seed));
         return network;
+    }
+
+    /// <summary>
+    /// Conv multiply-accumulates of one image of <paramref name="height"/>×<paramref name="width"/> (both multiples of 32) through
+    /// <paramref name="network"/> in evaluation mode. Every layer of these networks works at the input size divided by a power of
+    /// two no larger than 32, so the count is exactly proportional to H·W: it is measured on a 32×32 image and scaled.
+    /// </summary>
+    public static long MultiplyAccumulatesPerImage(MultiTaskNetwork network, int height, int width)
+    {
+        if (height <= 0 || width <= 0 || height % 32 != 0 || width % 32 != 0)
+            throw new ArgumentException($"MultiplyAccumulatesPerImage: height and width must be positive multiples of 32, got {height}x{width}.");
+        bool training = network.Training;
+        network.Eval();
+        try
+        {
+            using var counter = FlopCounter.Start();
+            using (Autograd.NoGrad())
+            using (var x = Tensor.Zeros([1, 3, 32, 32], network.Parameters().First().DType))
+                network.Forward(x);
+            return counter.MultiplyAccumulates * (height / 32) * (width / 32);
+        }
+        finally
+        {
+            network.Train(training);
+        }
     }
 }

@@ -160,7 +160,11 @@ internal readonly record struct WorkItems(int RowBlocks, int ColBlocks, int Rows
             int rows = (mTiles + rb - 1) / rb * mr, cols = (nTiles + cb - 1) / cb * nr;
             // Splitting rows makes each item pack its own copy of B's columns, splitting columns its own copy of A's rows;
             // splitting the longer side keeps items square and that duplicated packing smallest relative to the work.
-            bool canRows = (mTiles + rb) / (rb + 1) >= 2, canCols = (nTiles + cb) / (cb + 1) >= 2;
+            // A split must also leave each item more multiply-adds than PackCostInMacs × the elements it packs: on thin
+            // problems (64×27 with k = 12288) extra items would only pack the same panels again.
+            int rowsIfSplit = (mTiles + rb) / (rb + 1) * mr, colsIfSplit = (nTiles + cb) / (cb + 1) * nr;
+            bool canRows = rowsIfSplit >= 2 * mr && WorthIt(rowsIfSplit, cols);
+            bool canCols = colsIfSplit >= 2 * nr && WorthIt(rows, colsIfSplit);
             if (canRows && (rows >= cols || !canCols)) rb++;
             else if (canCols) cb++;
             else break;
@@ -168,6 +172,11 @@ internal readonly record struct WorkItems(int RowBlocks, int ColBlocks, int Rows
         int rowsPer = (mTiles + rb - 1) / rb * mr, colsPer = (nTiles + cb - 1) / cb * nr;
         return new WorkItems((m + rowsPer - 1) / rowsPer, (n + colsPer - 1) / colsPer, rowsPer, colsPer);
     }
+
+    /// <summary>Roughly how many multiply-adds the microkernel does in the time packing moves one element.</summary>
+    private const int PackCostInMacs = 32;
+
+    private static bool WorthIt(int rows, int cols) => (long)rows * cols >= (long)PackCostInMacs * (rows + cols);
 
     public (int M0, int M1, int N0, int N1) Rect(int item, int m, int n)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Astmt.Engine.NN;
 using Astmt.Train.Config;
 using Astmt.Train.Experiments;
 using Astmt.Train.Output;
@@ -39,7 +40,8 @@ public sealed class Trainer
     {
         var order = new int[count];
         for (int i = 0; i < count; i++) order[i] = i;
-        new DeterministicRng(seed, stream: 0x5A3F_0000L + epoch).Shuffle(order);
+        // The generator seeds through SplitMix64, so nearby (seed, epoch) pairs still give unrelated orders.
+        GeneratorState.Shuffle(new Generator(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 0x5A3F_0000UL + (ulong)epoch)), order);
         return order;
     }
 
