@@ -7,7 +7,8 @@ Two modes:
     /usr/bin/python3 Tools/bench/pytorch_reference.py train-step --model mtan-segnet --batch 2 --height 96 --width 128 --steps 5 --threads 2
   serve:    what Astmt.Bench uses so runs alternate with ours in the same invocation. Prints one JSON line
             {"ready": true, "parameters": N, ...}; then for each stdin line "run" it runs one step and answers {"ms": t};
-            "stats" answers {"peak_rss_mb": m}; "quit" (or end of input) exits.
+            (its own clock: perf_counter, or thread_time with --clock thread-cpu; plus "cpu_ms", the process CPU time of all its
+            threads); "stats" answers {"peak_rss_mb": m}; "quit" (or end of input) exits.
     /usr/bin/python3 Tools/bench/pytorch_reference.py train-step --model mtan-segnet ... --serve
 
 Models: mtan-segnet, stan, segnet-single, segnet-split, segnet-split-wide, segnet-split-deep, segnet-dense, segnet-cross-stitch
@@ -184,6 +185,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--classes", type=int, default=13)
     ap.add_argument("--astmt-tasks", default="edge:1:50:edge,semseg:13:1:ce,human_parts:7:2:ce,normals:3:10:normals,sal:1:5:sal,depth:1:1:depth")
+    ap.add_argument("--clock", choices=["wall", "thread-cpu"], default="wall",
+                    help="thread-cpu: CPU time of the main thread (with --threads 1 all work runs there; fair on a loaded machine)")
     ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -197,14 +200,19 @@ def main():
     def rss():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    clock = time.perf_counter if a.clock == "wall" else time.thread_time
+    if a.clock == "thread-cpu" and a.threads != 1:
+        raise SystemExit("pytorch_reference: --clock thread-cpu needs --threads 1")
+
     if a.serve:
         print(json.dumps(dict(info, ready=True)), flush=True)
         for line in sys.stdin:
             cmd = line.strip()
             if cmd == "run":
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), clock()
                 step()
-                print(json.dumps({"ms": (time.perf_counter() - t0) * 1000}), flush=True)
+                t1, c1 = clock(), time.process_time()
+                print(json.dumps({"ms": (t1 - t0) * 1000, "cpu_ms": (c1 - c0) * 1000}), flush=True)
             elif cmd == "stats":
                 print(json.dumps({"peak_rss_mb": rss()}), flush=True)
             elif cmd == "quit":
@@ -217,9 +225,9 @@ def main():
         step()
     times = []
     for _ in range(a.steps):
-        t0 = time.perf_counter()
+        t0 = clock()
         step()
-        times.append((time.perf_counter() - t0) * 1000)
+        times.append((clock() - t0) * 1000)
     print(json.dumps(dict(info, ms_per_step=statistics.median(times), ms_all=times, peak_rss_mb=rss())))
 
 

@@ -54,7 +54,8 @@ internal static class ModelStepCommand
         Console.WriteLine($"parameters: {workload.Parameters:N0}; {flops / 1e9:F2} GFLOP per {(training ? "step" : "forward")} ({workload.FlopConvention})");
         Console.WriteLine($"measured FMA peak ({peakWidth}): {peak / settings.Threads:F1} GFLOP/s per core x {settings.Threads} thread(s) = {peak:F1} GFLOP/s");
 
-        using var pytorch = withPyTorch ? PyTorchReference.Start(command, workload, shape.Batch, shape.Height, shape.Width, settings.Threads) : null;
+        using var pytorch = withPyTorch ? PyTorchReference.Start(command, workload, shape.Batch, shape.Height, shape.Width, settings.Threads,
+            settings.Clock == ClockKind.ThreadCpu ? "thread-cpu" : "wall") : null;
         if (pytorch is not null)
         {
             Console.WriteLine($"reference: {pytorch.Engine}, {pytorch.Threads} thread(s), parameters {pytorch.Parameters:N0}; runs alternate with ours");
@@ -65,19 +66,29 @@ internal static class ModelStepCommand
 
         Action step = training ? workload.TrainStep : workload.Forward;
         int calls = 0;
+        var oursCpuMs = new List<double>();
         Action ours = () =>
         {
             // The profile covers the timed steps only: warm-up (JIT, first-touch allocation) would dominate it otherwise.
             if (OpProfiler.Enabled && ++calls == settings.Warmup + 1) OpProfiler.Reset();
             OpProfiler.Mark();
+            var cpu0 = Environment.CpuUsage.TotalTime;
             step();
+            oursCpuMs.Add((Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds);
         };
         var referenceMs = new List<double>();
-        Action? theirs = pytorch is null ? null : () => referenceMs.Add(pytorch.RunOnce());
+        var referenceCpuMs = new List<double>();
+        Action? theirs = pytorch is null ? null : () =>
+        {
+            var (ms, cpuMs) = pytorch.RunOnce();
+            referenceMs.Add(ms);
+            referenceCpuMs.Add(cpuMs);
+        };
         var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
         double rss = ProcessMemory.PeakRssMb();
 
         var oursResult = new StepResult("astmt-native", workload.Parameters, settings.Threads, sample.MedianMs, sample.MinMs, sample.MaxMs,
+            Median([.. oursCpuMs.Skip(settings.Warmup)]),
             shape.Batch * 1000.0 / sample.MedianMs, flops / (sample.MedianMs * 1e6), flops / (sample.MedianMs * 1e6) / peak, rss, sample.GcCollections, null);
         StepResult? refResult = null;
         if (pytorch is not null)
@@ -86,14 +97,15 @@ internal static class ModelStepCommand
             var timed = referenceMs.Skip(settings.Warmup).ToArray();
             double median = Median(timed);
             refResult = new StepResult(pytorch.Engine, pytorch.Parameters, pytorch.Threads, median, timed.Min(), timed.Max(),
+                Median([.. referenceCpuMs.Skip(settings.Warmup)]),
                 shape.Batch * 1000.0 / median, flops / (median * 1e6), flops / (median * 1e6) / peak, pytorch.PeakRssMb(), null, median / sample.MedianMs);
         }
 
-        var table = new ConsoleTable(("engine", 18, true), ("ms/step", 10, false), ("min", 10, false), ("max", 10, false), ("img/s", 7, false),
+        var table = new ConsoleTable(("engine", 18, true), ("ms/step", 10, false), ("min", 10, false), ("max", 10, false), ("cpu ms", 10, false), ("img/s", 7, false),
             ("GFLOP/s", 8, false), ("%peak", 6, false), ("peak RSS MB", 11, false), ("GCs", 4, false));
         table.PrintHeader();
         foreach (var r in refResult is null ? [oursResult] : new[] { oursResult, refResult })
-            table.PrintRow(r.Engine, $"{r.MsPerStep:F1}", $"{r.MsMin:F1}", $"{r.MsMax:F1}", $"{r.ImagesPerS:F2}", $"{r.GflopPerS:F1}",
+            table.PrintRow(r.Engine, $"{r.MsPerStep:F1}", $"{r.MsMin:F1}", $"{r.MsMax:F1}", $"{r.CpuMsPerStep:F1}", $"{r.ImagesPerS:F2}", $"{r.GflopPerS:F1}",
                 $"{100 * r.PeakFraction:F0}%", $"{r.PeakRssMb:F0}", r.GcCount is { } g ? $"{g}" : "-");
         if (refResult is not null)
             Console.WriteLine($"ratio (PyTorch ms / ours): {refResult.Ratio:F2} ({(refResult.Ratio >= 1 ? "we are faster" : "PyTorch is faster")})");
@@ -101,7 +113,7 @@ internal static class ModelStepCommand
 
         JsonReport.Write(settings.Json, new StepReport(command, shape.Model, shape.Batch, shape.Height, shape.Width, settings.Threads, settings.Warmup, settings.Reps,
             settings.Clock.ToString(), workload.Parameters, workload.FlopConvention, flops / 1e9, peak, peakWidth,
-            oursResult.MsPerStep, oursResult.MsMin, oursResult.MsMax, oursResult.ImagesPerS, oursResult.GflopPerS, oursResult.PeakFraction, rss, sample.GcCollections,
+            oursResult.MsPerStep, oursResult.MsMin, oursResult.MsMax, oursResult.CpuMsPerStep, oursResult.ImagesPerS, oursResult.GflopPerS, oursResult.PeakFraction, rss, sample.GcCollections,
             refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
         return 0;
     }
@@ -117,13 +129,14 @@ internal static class ModelStepCommand
 
     private sealed record StepShape(string Model, int Batch, int Height, int Width);
 
-    /// <summary>One side's figures; the reference adds <c>ratio</c> (its ms over ours).</summary>
-    internal sealed record StepResult(string Engine, long Parameters, int Threads, double MsPerStep, double MsMin, double MsMax, double ImagesPerS,
-        double GflopPerS, double PeakFraction, double PeakRssMb, int? GcCount, double? Ratio);
+    /// <summary>One side's figures; the reference adds <c>ratio</c> (its ms over ours). <c>cpu_ms_per_step</c> is the median CPU time of
+    /// all the process's threads per step, a load-robust measure of the work done (it includes any spin-waiting).</summary>
+    internal sealed record StepResult(string Engine, long Parameters, int Threads, double MsPerStep, double MsMin, double MsMax, double CpuMsPerStep,
+        double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb, int? GcCount, double? Ratio);
 
     /// <summary>The JSON of <c>train-step</c>/<c>forward</c>: ms_per_step is the median; gflop_per_s follows the printed FLOP convention.</summary>
     internal sealed record StepReport(string Command, string Model, int Batch, int Height, int Width, int Threads, int Warmup, int Steps, string Clock,
         long Parameters, string FlopConvention, double GflopPerStep, double FmaPeakGflopPerS, string FmaPeakWidth,
-        double MsPerStep, double MsMin, double MsMax, double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb, int GcCount,
-        StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
+        double MsPerStep, double MsMin, double MsMax, double CpuMsPerStep, double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb,
+        int GcCount, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Astmt.Engine;
+using Astmt.Engine.Diagnostics;
 using Astmt.Engine.Autograd;
 using Astmt.Engine.Ops;
 using Astmt.Engine.Optim;
@@ -61,8 +63,16 @@ internal sealed class MtanWorkload : IModelWorkload
             var loss = MtanLosses.For(_network.Tasks[t], output.Predictions[t], _truths[_network.Tasks[t]]);
             total = total is null ? loss : F.Add(total, loss);
         }
+        long t0 = Stopwatch.GetTimestamp();
         total!.Backward();
+        long t1 = Stopwatch.GetTimestamp();
         _optimizer.Step();
+        if (OpProfiler.Enabled)
+        {
+            // Whole phases next to the per-op entries: backward as a whole (node time plus gradient accumulation) and the update.
+            OpProfiler.Add("phase: backward (all)", t1 - t0);
+            OpProfiler.Add("phase: optimizer step", Stopwatch.GetTimestamp() - t1);
+        }
     }
 
     public void Forward()

@@ -31,7 +31,7 @@ internal sealed class PyTorchReference : IDisposable
     public int Threads { get; }
 
     /// <summary>Starts the reference for <paramref name="command"/> ("train-step" or "forward") and waits until the model is built.</summary>
-    public static PyTorchReference Start(string command, IModelWorkload workload, int batch, int height, int width, int threads)
+    public static PyTorchReference Start(string command, IModelWorkload workload, int batch, int height, int width, int threads, string clock)
     {
         string script = FindScript();
         if (!File.Exists(Python)) throw new InvalidOperationException($"--reference pytorch needs {Python} with torch (Debian's python3-torch).");
@@ -42,7 +42,7 @@ internal sealed class PyTorchReference : IDisposable
             RedirectStandardError = false,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[script, command, "--batch", $"{batch}", "--height", $"{height}", "--width", $"{width}", "--threads", $"{threads}", "--serve"])
+        foreach (var arg in (string[])[script, command, "--batch", $"{batch}", "--height", $"{height}", "--width", $"{width}", "--threads", $"{threads}", "--clock", clock, "--serve"])
             info.ArgumentList.Add(arg);
         foreach (var arg in workload.ReferenceArguments) info.ArgumentList.Add(arg);
         // Both sides get the same thread budget: torch.set_num_threads covers its intra-op pool; these cover OpenMP/OpenBLAS.
@@ -53,12 +53,14 @@ internal sealed class PyTorchReference : IDisposable
         return reference;
     }
 
-    /// <summary>Runs one step in the reference and returns its own timing of it in milliseconds.</summary>
-    public double RunOnce()
+    /// <summary>Runs one step in the reference and returns its own timing of it in milliseconds (on the clock it was started with)
+    /// and the CPU time all its threads spent.</summary>
+    public (double Ms, double CpuMs) RunOnce()
     {
         _process.StandardInput.WriteLine("run");
         _process.StandardInput.Flush();
-        return ReadLine(_process, "run").GetProperty("ms").GetDouble();
+        var answer = ReadLine(_process, "run");
+        return (answer.GetProperty("ms").GetDouble(), answer.GetProperty("cpu_ms").GetDouble());
     }
 
     /// <summary>The reference process's peak resident set (ru_maxrss) in MiB.</summary>
