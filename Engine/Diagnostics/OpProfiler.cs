@@ -84,7 +84,8 @@ public static class OpProfiler
     {
         var entries = Snapshot();
         double total = 0;
-        foreach (var e in entries) total += e.Ms;
+        // Whole-phase entries ("phase: ...") overlap the per-op ones, so they are listed but not part of the total.
+        foreach (var e in entries) if (!e.Name.StartsWith("phase:", StringComparison.Ordinal)) total += e.Ms;
         var sb = new StringBuilder();
         var ci = CultureInfo.InvariantCulture;
         sb.AppendLine(string.Create(ci, $"op profile (ASTMT_PROFILE=1), per step over {steps} step(s), {total / Math.Max(steps, 1):F1} ms accounted:"));
