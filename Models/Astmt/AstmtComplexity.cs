@@ -25,6 +25,29 @@ public sealed record AstmtCost(long Parameters, long EncoderMacs, long DecoderMa
 /// </summary>
 public static class AstmtComplexity
 {
+    /// <summary>The facts an <c>info</c> command prints for <paramref name="config"/> at <paramref name="height"/>×<paramref name="width"/>:
+    /// the configuration, the exact parameter count in full and the FLOPs per task and per image.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Describe(AstmtConfig config, int height = 512, int width = 512)
+    {
+        var cost = Measure(config, height, width);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return
+        [
+            new("model", $"astmt-{config.Backbone.ToString().ToLowerInvariant()}"),
+            new("dataset", config.Dataset.ToString()),
+            new("tasks", string.Join(", ", config.TaskNames)),
+            new("se-encoder", config.SeEncoder.ToString()),
+            new("se-decoder", config.SeDecoder.ToString()),
+            new("adapters", config.Adapters.ToString()),
+            new("adversarial", config.Adversarial ? $"True (discriminator {config.DiscriminatorKernel}x{config.DiscriminatorKernel})" : "False"),
+            new("output stride", config.OutputStride.ToString(inv)),
+            new("parameters", cost.Parameters.ToString("N0", inv)),
+            new("encoder passes per image", $"{cost.EncoderPasses} of {cost.TaskCount} tasks"),
+            new($"GFLOPs per task ({height}x{width})", cost.GflopsPerTask.ToString("F2", inv)),
+            new($"GFLOPs per image, all tasks ({height}x{width})", cost.GflopsPerImage.ToString("F2", inv)),
+        ];
+    }
+
     /// <summary>Trainable parameters of the network <paramref name="config"/> describes.</summary>
     public static long ParameterCount(AstmtConfig config) => Measure(config, 512, 512).Parameters;
 
