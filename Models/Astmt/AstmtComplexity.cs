@@ -1,17 +1,23 @@
 namespace Astmt.Models.Astmt;
 
-/// <summary>The cost of one ASTMT configuration.</summary>
+/// <summary>The cost of one ASTMT configuration on one image.</summary>
 /// <param name="Parameters">Trainable parameters (heads, and the discriminator when present, included).</param>
 /// <param name="EncoderMacs">Multiply-accumulates of one encoder pass on one image.</param>
-/// <param name="DecoderMacs">Multiply-accumulates of one task's decoder and head on one image.</param>
+/// <param name="DecoderTrunkMacs">Multiply-accumulates of one decoder pass without the head on one image.</param>
+/// <param name="HeadMacs">Multiply-accumulates of each task's 1×1 head on one image, in task order.</param>
 /// <param name="EncoderPasses">Encoder passes per image for all tasks: 1 when the encoder is task-agnostic, else T.</param>
-/// <param name="TaskCount">T.</param>
-public sealed record AstmtCost(long Parameters, long EncoderMacs, long DecoderMacs, int EncoderPasses, int TaskCount)
+public sealed record AstmtCost(long Parameters, long EncoderMacs, long DecoderTrunkMacs, IReadOnlyList<long> HeadMacs, int EncoderPasses)
 {
-    /// <summary>Multiply-accumulates per image for every task's prediction.</summary>
-    public long MacsPerImage => EncoderPasses * EncoderMacs + TaskCount * DecoderMacs;
+    /// <summary>T.</summary>
+    public int TaskCount => HeadMacs.Count;
 
-    /// <summary>FLOPs (2 per multiply-accumulate) of one task's forward pass.</summary>
+    /// <summary>Multiply-accumulates of the decoder with the widest head (the costliest task's decoder pass).</summary>
+    public long DecoderMacs => DecoderTrunkMacs + HeadMacs.Max();
+
+    /// <summary>Multiply-accumulates per image for every task's prediction.</summary>
+    public long MacsPerImage => EncoderPasses * EncoderMacs + TaskCount * DecoderTrunkMacs + HeadMacs.Sum();
+
+    /// <summary>FLOPs (2 per multiply-accumulate) of one forward pass of the costliest task, in billions.</summary>
     public double GflopsPerTask => 2.0 * (EncoderMacs + DecoderMacs) / 1e9;
 
     /// <summary>FLOPs per image for all tasks, in billions.</summary>
@@ -43,7 +49,7 @@ public static class AstmtComplexity
             new("output stride", config.OutputStride.ToString(inv)),
             new("parameters", cost.Parameters.ToString("N0", inv)),
             new("encoder passes per image", $"{cost.EncoderPasses} of {cost.TaskCount} tasks"),
-            new($"GFLOPs per task ({height}x{width})", cost.GflopsPerTask.ToString("F2", inv)),
+            new($"GFLOPs per task, costliest ({height}x{width})", cost.GflopsPerTask.ToString("F2", inv)),
             new($"GFLOPs per image, all tasks ({height}x{width})", cost.GflopsPerImage.ToString("F2", inv)),
         ];
     }
@@ -109,15 +115,18 @@ public static class AstmtComplexity
         Block(lowChannels, lw, 1, lowHw, true, reduction: 4);
         Block(dw + lw, dw, 3, lowHw, true);
         Block(dw, dw, 3, lowHw, true);
-        foreach (var task in config.Tasks) p += (long)dw * task.OutChannels + task.OutChannels;
-        // One task's head: the per-task decoder cost uses the widest head so the figure is an upper bound across tasks.
-        decMacs += (long)dw * config.Tasks.Max(x => x.OutChannels) * lowHw;
+        var heads = new long[t];
+        for (int i = 0; i < t; i++)
+        {
+            p += (long)dw * config.Tasks[i].OutChannels + config.Tasks[i].OutChannels;
+            heads[i] = (long)dw * config.Tasks[i].OutChannels * lowHw;
+        }
         if (config.Adversarial)
         {
             int k = config.DiscriminatorKernel;
             p += (long)dw * dw * k * k + (long)dw * t * k * k + t;
         }
-        return new AstmtCost(p, encMacs, decMacs, config.EncoderIsTaskSpecific ? t : 1, t);
+        return new AstmtCost(p, encMacs, decMacs, heads, config.EncoderIsTaskSpecific ? t : 1);
     }
 
     // Parameters of one SE MLP over c channels with reduction r; its MACs per image go to macs.
