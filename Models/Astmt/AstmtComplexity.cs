@@ -65,19 +65,19 @@ public static class AstmtComplexity
         long encNormCopies = config.TaskEncoderNorm ? t : 1;
         long p = 0, encMacs = 0, decMacs = 0;
 
-        int stem = 64 / config.WidthDivisor;
+        int stem = config.StemWidth;
         int h = Out(height, 7, 2, 3, 1), w = Out(width, 7, 2, 3, 1);
         p += 3L * stem * 49 + 2L * stem;
         encMacs += 3L * stem * 49 * h * w;
         h = Out(h, 3, 2, 1, 1);
         w = Out(w, 3, 2, 1, 1);
 
-        int[] strides = config.OutputStride == 16 ? [1, 2, 2, 1] : [1, 2, 1, 1];
-        int[] dilations = config.OutputStride == 16 ? [1, 1, 1, 2] : [1, 1, 2, 4];
+        var strides = config.StageStrides;
+        var dilations = config.StageDilations;
         int inPlanes = stem, lowChannels = 0, lowH = 0, lowW = 0;
         for (int s = 0; s < 4; s++)
         {
-            int planes = (64 << s) / config.WidthDivisor, outC = 4 * planes;
+            int planes = config.StagePlanes[s], outC = SEBottleneck.Expansion * planes;
             for (int b = 0; b < config.Blocks[s]; b++)
             {
                 int stride = b == 0 ? strides[s] : 1;
