@@ -81,7 +81,7 @@ public static class AstmtComplexity
             for (int b = 0; b < config.Blocks[s]; b++)
             {
                 int stride = b == 0 ? strides[s] : 1;
-                bool down = b == 0 && (stride != 1 || inPlanes != outC || dilations[s] is 2 or 4);
+                bool down = b == 0 && SEBottleneck.NeedsProjection(inPlanes, planes, stride, dilations[s]);
                 int oh = Out(h, 1, stride, 0, 1), ow = Out(w, 1, stride, 0, 1);
                 long hw = (long)oh * ow;
                 long convs = (long)inPlanes * planes + 9L * planes * planes + (long)planes * outC;

@@ -63,7 +63,7 @@ public sealed class AstmtNetwork : Module
     {
         var c = Config;
         Downsample? down = null;
-        if (stride != 1 || inPlanes != planes * SEBottleneck.Expansion || dilation is 2 or 4)
+        if (SEBottleneck.NeedsProjection(inPlanes, planes, stride, dilation))
             down = new Downsample(inPlanes, planes * SEBottleneck.Expansion, stride, c.TaskEncoderNorm ? tasks : null);
         var list = new List<TaskModule> { new SEBottleneck(tasks, inPlanes, planes, stride, dilation, down, c.TaskEncoderNorm, c.SeEncoder, c.Adapters) };
         inPlanes = planes * SEBottleneck.Expansion;
