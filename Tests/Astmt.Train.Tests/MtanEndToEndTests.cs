@@ -179,6 +179,32 @@ public sealed class MtanEndToEndTests
     }
 
     [Test]
+    public void CityScapesFolder_TrainsTwoTasksWithSevenClasses()
+    {
+        string data = _dir["cityscapes"], run = _dir["run"];
+        var rng = new Random(11);
+        foreach (var (split, count) in new[] { ("train", 4), ("val", 2) })
+        {
+            foreach (var folder in new[] { "image", "label_7", "depth" }) Directory.CreateDirectory(Path.Combine(data, split, folder));
+            for (int i = 0; i < count; i++)
+            {
+                var image = Enumerable.Range(0, 32 * 32 * 3).Select(_ => (float)rng.NextDouble()).ToArray();
+                var labels = Enumerable.Range(0, 32 * 32).Select(p => p % 11 == 0 ? -1f : (float)((p / 32 / 5 + i) % 7)).ToArray();
+                var depth = Enumerable.Range(0, 32 * 32).Select(p => p % 13 == 0 ? 0f : 0.1f + (float)rng.NextDouble()).ToArray();
+                Astmt.Models.Data.Npy.NpyWriter.Write(Path.Combine(data, split, "image", $"{i}.npy"), image, 32, 32, 3);
+                Astmt.Models.Data.Npy.NpyWriter.Write(Path.Combine(data, split, "label_7", $"{i}.npy"), labels, 32, 32);
+                Astmt.Models.Data.Npy.NpyWriter.Write(Path.Combine(data, split, "depth", $"{i}.npy"), depth, 32, 32, 1);
+            }
+        }
+        var r = Run(Train(run, 1, "--dataset", "cityscapes", "--data", data, "--prediction-samples", "1"));
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        Assert.That(r.Output, Does.Contain("7 classes").And.Contain("4 training and 2 evaluation samples"));
+        var record = MetricsLog.Read(Path.Combine(run, "metrics.jsonl")).Single();
+        Assert.That(record.EvalMetrics.Keys, Is.EquivalentTo(new[] { "semantic", "depth" }));
+        Assert.That(record.EvalMetrics["depth"]["abs_err"], Is.GreaterThan(0).And.LessThan(100));
+    }
+
+    [Test]
     public void Info_PrintsExactParameterCountsAndFlops()
     {
         var paper = Run(["info", "--model", "mtan-segnet", "--width-multiplier", "1", "--height", "288", "--width", "384"]);
