@@ -162,6 +162,10 @@ public sealed class MtanEndToEndTests
         var losses = doc.RootElement.GetProperty("loss").Deserialize<Dictionary<string, double>>()!;
         Assert.That(metrics, Is.EqualTo(logged.EvalMetrics), "same weights, data and threads give the same metrics");
         Assert.That(losses, Is.EqualTo(logged.EvalLoss));
+
+        var wider = Run(["eval", .. Flags("--width-multiplier", "0.125"), "--weights", Path.Combine(run, "checkpoints", "epoch-0002.safetensors")]);
+        Assert.That(wider.ExitCode, Is.EqualTo(ExitCodes.BadInput), wider.ToString());
+        Assert.That(wider.Error, Does.Contain("do not fit 'mtan-segnet'").And.Contain("size mismatch"));
     }
 
     [Test]
