@@ -114,13 +114,14 @@ public sealed class MtanEndToEndTests
         return (CliRunner.Run(registry, stop.Token, args), steps);
     }
 
-    [TestCase("dwa", false)]
-    [TestCase("uncert", true)]
-    public void InterruptedThenResumed_EqualsAnUninterruptedRun(string weighting, bool augment)
+    [TestCase("dwa", false, "1")]
+    [TestCase("dwa", false, "2")]
+    [TestCase("uncert", true, "1")]
+    public void InterruptedThenResumed_EqualsAnUninterruptedRun(string weighting, bool augment, string threads)
     {
         // Three epochs of two steps: DWA's weights change from the third epoch on, which the interruption falls into.
         string a = _dir["a"], b = _dir["b"];
-        string[] extra = ["--weighting", weighting, "--prediction-samples", "0", .. augment ? new[] { "--augment" } : []];
+        string[] extra = ["--weighting", weighting, "--prediction-samples", "0", "--threads", threads, .. augment ? new[] { "--augment" } : []];
         var (full, fullSteps) = RunRecording(Train(a, 3, extra));
         Assert.That(full.ExitCode, Is.Zero, full.ToString());
         Assert.That(fullSteps, Has.Count.EqualTo(6));
