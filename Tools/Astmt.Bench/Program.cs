@@ -17,6 +17,8 @@ internal static class Program
             GemmCommand.Create(),
             PeakCommand.Create(),
             MicroCommand.Create(),
+            ModelStepCommand.CreateTrainStep(),
+            ModelStepCommand.CreateForward(),
         };
         try
         {
