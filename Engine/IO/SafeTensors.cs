@@ -28,9 +28,7 @@ public static class SafeTensors
     public static Dictionary<string, Tensor> LoadAll(string path)
     {
         var file = Load(path);
-        var result = new Dictionary<string, Tensor>(file.Keys.Count);
-        foreach (var key in file.Keys) result[key] = file.Get(key);
-        return result;
+        return file.GetAll();
     }
 
     /// <summary>The writer. <paramref name="wrapStream"/> lets tests interpose a stream that fails part-way, to show that a failed
@@ -163,7 +161,30 @@ public sealed class SafeTensorsFile
         Infos.TryGetValue(name, out var info) ? info : throw Missing(name);
 
     /// <summary>Reads tensor <paramref name="name"/> as a new CPU tensor (F16/BF16 widened to Float32).</summary>
-    public Tensor Get(string name) => SafeTensorsReader.Read(this, Info(name), _dataStart);
+    public Tensor Get(string name)
+    {
+        var info = Info(name);
+        using var stream = SafeTensorsReader.OpenRead(Path);
+        return SafeTensorsReader.Read(Path, stream, info, _dataStart);
+    }
+
+    /// <summary>Reads every tensor, in file order, through one open stream.</summary>
+    public Dictionary<string, Tensor> GetAll()
+    {
+        var infos = Infos;
+        var result = new Dictionary<string, Tensor>(Keys.Count);
+        using var stream = SafeTensorsReader.OpenRead(Path);
+        try
+        {
+            foreach (var key in Keys) result[key] = SafeTensorsReader.Read(Path, stream, infos[key], _dataStart);
+        }
+        catch
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw;
+        }
+        return result;
+    }
 
     private IReadOnlyDictionary<string, SafeTensorInfo> Infos
     {

@@ -29,22 +29,22 @@ internal static class SafeTensorsReader
         return new SafeTensorsFile(path, parsed.Metadata, parsed.Keys, parsed.Infos, dataStart);
     }
 
-    public static Tensor Read(SafeTensorsFile file, SafeTensorInfo info, long dataStart)
+    /// <summary>Reads one tensor from an open <paramref name="stream"/> on file <paramref name="path"/>.</summary>
+    public static Tensor Read(string path, FileStream stream, SafeTensorInfo info, long dataStart)
     {
         var t = Tensor.Empty(info.Shape, info.DType);
         try
         {
             if (info.ByteLength == 0) return t;
-            using var stream = OpenRead(file.Path);
             if (stream.Length < dataStart + info.End)
-                throw SafeTensorsHeader.Corrupt(file.Path, $"tensor '{info.Name}' needs bytes up to {dataStart + info.End} but the file now has {stream.Length} (truncated since it was opened?)");
+                throw SafeTensorsHeader.Corrupt(path, $"tensor '{info.Name}' needs bytes up to {dataStart + info.End} but the file now has {stream.Length} (truncated since it was opened?)");
             stream.Position = dataStart + info.Begin;
             switch (info.FileDType)
             {
                 case "F32": ReadRaw(stream, t.Span<float>()); break;
                 case "F64": ReadRaw(stream, t.Span<double>()); break;
                 case "I64": ReadRaw(stream, t.Span<long>()); break;
-                default: ReadConverted(file.Path, stream, info, t); break;
+                default: ReadConverted(path, stream, info, t); break;
             }
             return t;
         }
@@ -55,7 +55,8 @@ internal static class SafeTensorsReader
         }
     }
 
-    private static FileStream OpenRead(string path) =>
+    /// <summary>An unbuffered read stream: tensors are read straight into their storage.</summary>
+    public static FileStream OpenRead(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.RandomAccess);
 
     private static void ReadRaw<T>(Stream stream, Span<T> dst) where T : unmanaged

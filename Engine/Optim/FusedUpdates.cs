@@ -105,6 +105,8 @@ internal static class FusedUpdates
         protected override void Run(Span<T> p, ReadOnlySpan<T> g, Span<T> a, Span<T> b) => AdamKernel(p, g, a, b, _s);
     }
 
+    // Full optimisation from the first call: a training step calls these a few hundred times, too few for tiering to settle early.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SgdKernel<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, SgdScalars s) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T lr = T.CreateTruncating(s.LearningRate), wd = T.CreateTruncating(s.WeightDecay), mom = T.CreateTruncating(s.Momentum);
@@ -143,6 +145,7 @@ internal static class FusedUpdates
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AdamKernel<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, AdamScalars s) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T b1 = T.CreateTruncating(s.Beta1), b2 = T.CreateTruncating(s.Beta2);

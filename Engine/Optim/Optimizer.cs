@@ -13,6 +13,7 @@ public abstract class Optimizer
     private readonly ParameterState[] _states;
     private readonly (ParamGroup Group, Tensor Param, string Name)[] _params;
     private readonly string[] _bufferNames;
+    private readonly Tensor?[] _pendingGrads;
 
     /// <summary>Per-parameter optimizer state: the step count and the named buffers (null until first used).</summary>
     protected sealed class ParameterState
@@ -62,6 +63,7 @@ public abstract class Optimizer
         _params = all.ToArray();
         _states = new ParameterState[_params.Length];
         for (int i = 0; i < _states.Length; i++) _states[i] = new ParameterState(bufferNames.Length);
+        _pendingGrads = new Tensor?[_params.Length];
     }
 
     private static void CheckParameter(string optimizer, Tensor p, string name)
@@ -116,7 +118,8 @@ public abstract class Optimizer
     /// <summary>Updates every parameter that has a gradient. All gradients are checked before any parameter changes.</summary>
     public void Step()
     {
-        var grads = new Tensor?[_params.Length];
+        var grads = _pendingGrads;
+        Array.Clear(grads);
         for (int i = 0; i < _params.Length; i++)
         {
             var (_, p, name) = _params[i];
@@ -141,6 +144,7 @@ public abstract class Optimizer
             Update(group, p, dense, state);
             if (!ReferenceEquals(dense, g)) dense.Dispose();
         }
+        Array.Clear(grads);
     }
 
     /// <summary>Applies one update to <paramref name="param"/> given its contiguous <paramref name="grad"/>; <paramref name="state"/>'s

@@ -104,10 +104,16 @@ public static class SceneRenderer
         for (int px = 0; px < w; px++)
         {
             int i = py * w + px, id = output.Instance[i];
-            bool edge = (px + 1 < w && output.Instance[i + 1] != id) || (py + 1 < h && output.Instance[i + w] != id);
+            bool edge = (px + 1 < w && (output.Instance[i + 1] != id || DepthJump(output.Depth[i], output.Depth[i + 1])))
+                     || (py + 1 < h && (output.Instance[i + w] != id || DepthJump(output.Depth[i], output.Depth[i + w])));
             output.Edges[i] = edge ? 1f : 0f;
         }
     }
+
+    /// <summary>Relative depth change between neighbours that counts as an occlusion edge inside one object.</summary>
+    public const double DepthEdgeRatio = 0.1;
+
+    private static bool DepthJump(float a, float b) => a > 0 && b > 0 && Math.Abs(a - b) > DepthEdgeRatio * Math.Min(a, b);
 
     private enum RoomSurface { Floor, Ceiling, LeftWall, RightWall, BackWall, FrontWall }
 
@@ -144,6 +150,12 @@ public static class SceneRenderer
 
     private static void Intersect(in Primitive p, int index, double ox, double oy, double oz, double dx, double dy, double dz, ref Hit hit)
     {
+        // Cheap rejection against the primitive's bounding sphere before the exact test.
+        double qx = p.Cx - ox, qy = p.Cy - oy, qz = p.Cz - oz;
+        double dd = dx * dx + dy * dy + dz * dz, qd = qx * dx + qy * dy + qz * dz;
+        double r = BoundingRadius(in p);
+        double miss = qx * qx + qy * qy + qz * qz - qd * qd / dd - r * r;
+        if (miss > 0 || (qd - r * Math.Sqrt(dd)) / dd > hit.T) return;
         switch (p.Shape)
         {
             case PrimitiveShape.Box: IntersectBox(in p, index, ox, oy, oz, dx, dy, dz, ref hit); break;
@@ -151,6 +163,13 @@ public static class SceneRenderer
             default: IntersectCylinder(in p, index, ox, oy, oz, dx, dy, dz, ref hit); break;
         }
     }
+
+    private static double BoundingRadius(in Primitive p) => p.Shape switch
+    {
+        PrimitiveShape.Box => Math.Sqrt(p.Hx * p.Hx + p.Hy * p.Hy + p.Hz * p.Hz),
+        PrimitiveShape.Sphere => p.Radius,
+        _ => Math.Sqrt(p.Radius * p.Radius + p.Hy * p.Hy),
+    } * 1.0001;
 
     private static void IntersectBox(in Primitive p, int index, double ox, double oy, double oz, double dx, double dy, double dz, ref Hit hit)
     {

@@ -4,7 +4,7 @@ namespace Astmt.Models.Synthetic;
 /// Everything rendered from one scene at H×W, channels-first: RGB in [0,1]; semantic class (13 classes); z-depth in metres
 /// (0 = invalid, on windows); camera-frame unit normals (x right, y up, z towards the camera; 0 = invalid); object instance
 /// ids; part labels (0 background, 1..6); saliency (1 on foreground objects); edges (1 where the instance changes to the
-/// right or below, i.e. on object and region boundaries). Buffers are reused across renders.
+/// right or below, i.e. on object and region boundaries, or where depth jumps by more than 10% within an object). Buffers are reused across renders.
 /// </summary>
 public sealed class SceneRendering
 {

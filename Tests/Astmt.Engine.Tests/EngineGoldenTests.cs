@@ -12,7 +12,6 @@ namespace Astmt.Engine.Tests;
 /// with indices, max unpool, bilinear upsample (align_corners), concat, a sigmoid gate, log-softmax + NLL (ignore -1) and masked
 /// L1; the outputs, every parameter gradient, and the parameters and running statistics after 3 Adam steps.
 /// </summary>
-[Ignore("needs F.NllLoss and F.MaskedL1 from the ops-elem branch (passes with it merged); un-ignore when main has them")]
 public class EngineGoldenTests
 {
     private static readonly string[] ParamNames =

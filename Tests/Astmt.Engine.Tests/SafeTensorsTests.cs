@@ -109,6 +109,19 @@ public class SafeTensorsTests
         Assert.That(Directory.GetFiles(_dir), Is.EqualTo(new[] { path }));
     }
 
+    [Test]
+    public void AFileDescribedByHandReadsItsHeaderOnFirstUse()
+    {
+        var path = TempFile();
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["a"] = Tensor.FromArray([1.5, -2.5], 2), ["b"] = Tensor.FromArray([3L], 1) });
+        var file = new SafeTensorsFile(path, new Dictionary<string, string>(), ["a", "b"]);
+        Assert.That(file.Info("a").FileDType, Is.EqualTo("F64"));
+        Assert.That(file.Get("a").ToArray<double>(), Is.EqualTo(new[] { 1.5, -2.5 }));
+        var all = file.GetAll();
+        Assert.That(all.Keys, Is.EqualTo(new[] { "a", "b" }));
+        Assert.That(all["b"].ToArray<long>(), Is.EqualTo(new[] { 3L }));
+    }
+
     // ------------------------------------------------------------------ files written by PyTorch
 
     [Test]

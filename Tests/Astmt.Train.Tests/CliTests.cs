@@ -64,6 +64,20 @@ public sealed class CliTests
     }
 
     [Test]
+    public void DataSynth_WithTheShippedGenerator_WritesTheNyuV2Layout()
+    {
+        using var dir = new TempDir();
+        var r = CliRunner.Run(Astmt.Train.Experiments.ExperimentRegistry.CreateDefault(),
+            "data", "synth", "--out", dir.Path, "--count", "2", "--val-count", "1", "--height", "16", "--width", "24");
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        foreach (var (split, n) in new[] { ("train", 2), ("val", 1) })
+            foreach (var folder in new[] { "image", "label", "depth", "normal" })
+                Assert.That(Directory.GetFiles(Path.Combine(dir.Path, split, folder), "*.npy"), Has.Length.EqualTo(n), $"{split}/{folder}");
+        var image = Astmt.Models.Data.Npy.NpyReader.Read(Path.Combine(dir.Path, "train", "image", "0.npy"));
+        Assert.That(image.Shape, Is.EqualTo(new[] { 16, 24, 3 }), "HWC images at the requested size");
+    }
+
+    [Test]
     public void DataSynth_WithoutAGenerator_SaysSo()
     {
         var r = CliRunner.Run(TestRegistry.Create(), "data", "synth", "--out", "x");

@@ -86,6 +86,29 @@ public sealed class ResumeTests
     }
 
     [Test]
+    public void CrashMidEpoch_ResumesFromTheLastEpochCheckpoint_AndStillEqualsAnUninterruptedRun()
+    {
+        string a = _dir["a"], b = _dir["b"];
+        var (_, fullSteps) = RunRecording(TrainArgs(a, 3));
+
+        // A crash (here an exception inside step 9, in epoch 3) writes nothing: the epoch-2 checkpoint must still be there.
+        var steps = new List<(long, double, double)>();
+        var crashing = TestRegistry.Create(e => e.OnStep = (batch, losses) =>
+        {
+            if (batch.GlobalStep == 9) throw new IOException("simulated crash");
+            steps.Add((batch.GlobalStep, losses["semantic"], losses["depth"]));
+        });
+        var crashed = CliRunner.Run(crashing, TrainArgs(b, 3));
+        Assert.That(crashed.ExitCode, Is.EqualTo(ExitCodes.InternalError), crashed.ToString());
+        Assert.That(File.ReadAllText(Path.Combine(b, "checkpoints", "last")).Trim(), Is.EqualTo("epoch-0002"));
+
+        var (resumed, restSteps) = RunRecording(["resume", b]);
+        Assert.That(resumed.ExitCode, Is.Zero, resumed.ToString());
+        Assert.That(steps.Take(8).Concat(restSteps).ToList(), Is.EqualTo(fullSteps));
+        Assert.That(LossesOf(b), Is.EqualTo(LossesOf(a)));
+    }
+
+    [Test]
     public void NaNLoss_StopsWithTheStepAndTask_AndCheckpointsTheLastGoodState()
     {
         string run = _dir["nan"], reference = _dir["ref"];

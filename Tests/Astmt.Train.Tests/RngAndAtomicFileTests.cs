@@ -1,4 +1,6 @@
 using Astmt.Engine;
+using Astmt.Engine.NN;
+using Astmt.Train.Training;
 using Astmt.Train.Experiments;
 using Astmt.Train.IO;
 using Astmt.Train.Tests.Support;
@@ -9,36 +11,35 @@ namespace Astmt.Train.Tests;
 public sealed class RngAndAtomicFileTests
 {
     [Test]
-    public void Xoshiro256StarStar_MatchesTheReferenceSequence()
+    public void GeneratorState_SavedAndRestored_ContinuesTheSameSequence()
     {
-        // Reference values from the published algorithm, computed independently in Python from the state {1, 2, 3, 4}.
-        var rng = new DeterministicRng(0);
-        rng.LoadState(Tensor.FromArray(new long[] { 1, 2, 3, 4 }, 4));
-        Assert.That(new[] { rng.NextUInt64(), rng.NextUInt64(), rng.NextUInt64(), rng.NextUInt64() },
-            Is.EqualTo(new ulong[] { 11520, 0, 1509978240, 1215971899390074240 }));
-    }
-
-    [Test]
-    public void RngState_SavedAndRestored_ContinuesTheSameSequence()
-    {
-        var a = new DeterministicRng(42);
+        var a = new Generator(42);
         for (int i = 0; i < 10; i++) a.NextUInt64();
-        var saved = a.SaveState();
-        var expected = Enumerable.Range(0, 5).Select(_ => a.NextUInt64()).ToArray();
-        var b = new DeterministicRng(7);
-        b.LoadState(saved);
-        Assert.That(Enumerable.Range(0, 5).Select(_ => b.NextUInt64()).ToArray(), Is.EqualTo(expected));
+        a.NextNormal(); // leaves a cached normal variate, which is part of the state
+        var saved = GeneratorState.Save(a);
+        var expected = Enumerable.Range(0, 5).Select(_ => a.NextNormal()).ToArray();
+        var b = new Generator(7);
+        GeneratorState.Restore(b, saved, "rng.test");
+        Assert.That(Enumerable.Range(0, 5).Select(_ => b.NextNormal()).ToArray(), Is.EqualTo(expected));
     }
 
     [Test]
-    public void Shuffle_IsAPermutation_AndDependsOnTheSeed()
+    public void GeneratorState_OfTheWrongShape_IsACheckpointError()
     {
-        var x = Enumerable.Range(0, 50).ToArray();
-        var y = (int[])x.Clone();
-        new DeterministicRng(1).Shuffle(x);
-        new DeterministicRng(2).Shuffle(y);
-        Assert.That(x.Order(), Is.EqualTo(Enumerable.Range(0, 50)));
-        Assert.That(x, Is.Not.EqualTo(y));
+        var e = Assert.Throws<ConfigurationException>(() => GeneratorState.Restore(new Generator(), Tensor.FromArray(new long[] { 1, 2 }, 2), "rng.augment"));
+        Assert.That(e!.Message, Does.Contain("'rng.augment'").And.Contain("expected a generator state"));
+        var zeros = Tensor.Zeros([GeneratorState.Save(new Generator()).Numel], DType.Int64);
+        Assert.Throws<ConfigurationException>(() => GeneratorState.Restore(new Generator(), zeros, "rng.augment"));
+    }
+
+    [Test]
+    public void EpochOrder_IsAPermutation_ThatDependsOnSeedAndEpochOnly()
+    {
+        var order = Trainer.EpochOrder(seed: 1, epoch: 0, count: 50);
+        Assert.That(order.Order(), Is.EqualTo(Enumerable.Range(0, 50)));
+        Assert.That(Trainer.EpochOrder(1, 0, 50), Is.EqualTo(order), "replayable");
+        Assert.That(Trainer.EpochOrder(1, 1, 50), Is.Not.EqualTo(order), "another epoch, another order");
+        Assert.That(Trainer.EpochOrder(2, 0, 50), Is.Not.EqualTo(order), "another seed, another order");
     }
 
     [Test]

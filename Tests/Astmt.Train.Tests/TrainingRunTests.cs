@@ -148,6 +148,14 @@ public sealed class TrainingRunTests
         Assert.That(predict.ExitCode, Is.Zero, predict.ToString());
         var (_, h, _) = MiniPngReader.Decode(File.ReadAllBytes(Path.Combine(predictions, "predictions", "depth.png")));
         Assert.That(h, Is.EqualTo(2 * (4 + 2) + 2));
+
+        Assert.That(Directory.GetFiles(Path.Combine(predictions, "semantic"), "*.npy"), Has.Length.EqualTo(6), "raw outputs for every eval sample");
+        var logp = Astmt.Models.Data.Npy.NpyReader.Read(Path.Combine(predictions, "semantic", "5.npy"));
+        Assert.That(logp.Shape, Is.EqualTo(new[] { 2, 4, 4 }), "channels first");
+        var values = new float[logp.Count];
+        logp.CopyTo(values);
+        for (int i = 0; i < 16; i++)
+            Assert.That(Math.Exp(values[i]) + Math.Exp(values[16 + i]), Is.EqualTo(1).Within(1e-5), "log-probabilities over the class axis");
     }
 
     [Test]

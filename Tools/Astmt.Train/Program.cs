@@ -17,6 +17,14 @@ internal static class Program
             stop.Cancel();
             Console.Error.WriteLine("Stopping after the current step to write a checkpoint (press Ctrl-C again to abort at once)...");
         };
+        // A job scheduler's SIGTERM gets the same treatment as Ctrl-C.
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            if (stop.IsCancellationRequested) return;
+            context.Cancel = true;
+            stop.Cancel();
+            Console.Error.WriteLine("SIGTERM: stopping after the current step to write a checkpoint...");
+        });
         var environment = new CliEnvironment
         {
             Registry = ExperimentRegistry.CreateDefault(),

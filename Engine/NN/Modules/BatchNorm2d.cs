@@ -52,6 +52,8 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
     {
         if (input.Rank != 4 || input.Shape[1] != NumFeatures)
             throw new ArgumentException($"BatchNorm2d({NumFeatures}): expected input [B,{NumFeatures},H,W], got {input.Describe()}.");
+        if (Training && input.Shape[0] * input.Shape[2] * input.Shape[3] == 1)
+            throw new ArgumentException($"BatchNorm2d({NumFeatures}): training needs more than one value per channel to estimate a variance, got {input.Describe()} (as PyTorch).");
         var runningMean = RunningMean;
         var runningVar = RunningVar;
         bool useBatchStats = Training || runningMean == null;

@@ -8,8 +8,8 @@ namespace Astmt.Models.Data.Augmentation;
 /// this augmentation (the reference resizes after it; the difference is the aspect ratio the rotation sees).
 /// </summary>
 /// <remarks>
-/// Approximation: the reference interpolates the image and normals bicubically; this uses bilinear interpolation for the
-/// image, normals and depth and nearest for label maps, edges and saliency (the reference's choice for those).
+/// Interpolation as in the reference: bicubic (cv2's kernel) for the image and normals, bilinear for depth, nearest for label
+/// maps, edges and saliency.
 /// </remarks>
 public sealed class AstmtFlipScaleRotate : ISampleAugmentation
 {
@@ -48,7 +48,7 @@ public sealed class AstmtFlipScaleRotate : ISampleAugmentation
         map = map with { Cx = cx - map.Ax * cx - map.Bx * cy, Cy = cy - map.Ay * cx - map.By * cy };
 
         var scratch = new float[plane];
-        for (int c = 0; c < 3; c++) WarpPlane(sample.Image.AsSpan(c * plane, plane), scratch, h, w, map, bilinear: true);
+        for (int c = 0; c < 3; c++) WarpPlane(sample.Image.AsSpan(c * plane, plane), scratch, h, w, map, Interpolation.Cubic);
         for (int t = 0; t < sample.Tasks.Count; t++)
         {
             var task = sample.Tasks[t];
@@ -58,18 +58,24 @@ public sealed class AstmtFlipScaleRotate : ISampleAugmentation
                 Resampling.Nearest(src, h, w, sample.Labels[t], h, w, map, IgnoreBorderLabels ? task.IgnoreLabel : 0);
                 continue;
             }
-            bool bilinear = task.Kind is TaskKind.Normal or TaskKind.Depth;
+            var mode = task.Kind switch { TaskKind.Normal => Interpolation.Cubic, TaskKind.Depth => Interpolation.Linear, _ => Interpolation.Nearest };
             var values = sample.Values[t];
-            for (int c = 0; c < task.Channels; c++) WarpPlane(values.AsSpan(c * plane, plane), scratch, h, w, map, bilinear);
+            for (int c = 0; c < task.Channels; c++) WarpPlane(values.AsSpan(c * plane, plane), scratch, h, w, map, mode);
             if (task.Kind == TaskKind.Normal) RotateNormals(values, plane, cos, sin);
         }
     }
 
-    private static void WarpPlane(Span<float> data, float[] scratch, int h, int w, in Affine map, bool bilinear)
+    private enum Interpolation { Nearest, Linear, Cubic }
+
+    private static void WarpPlane(Span<float> data, float[] scratch, int h, int w, in Affine map, Interpolation mode)
     {
         data.CopyTo(scratch);
-        if (bilinear) Resampling.Bilinear(scratch, h, w, data, h, w, map);
-        else Resampling.Nearest(scratch, h, w, data, h, w, map);
+        switch (mode)
+        {
+            case Interpolation.Cubic: Resampling.Bicubic(scratch, h, w, data, h, w, map); break;
+            case Interpolation.Linear: Resampling.Bilinear(scratch, h, w, data, h, w, map); break;
+            default: Resampling.Nearest(scratch, h, w, data, h, w, map); break;
+        }
     }
 
     private static void RotateNormals(float[] values, int plane, double cos, double sin)

@@ -29,6 +29,49 @@ internal static class Resampling
         }
     }
 
+    /// <summary>
+    /// Bicubic resampling with cv2's kernel (INTER_CUBIC, a = −0.75) over the 4×4 neighbourhood; outside taps read
+    /// <paramref name="fill"/> or, with <paramref name="replicateBorder"/>, the nearest edge pixel.
+    /// </summary>
+    public static void Bicubic(ReadOnlySpan<float> src, int h, int w, Span<float> dst, int dstH, int dstW,
+        in Affine map, float fill = 0f, bool replicateBorder = false)
+    {
+        Span<double> wx = stackalloc double[4];
+        Span<double> wy = stackalloc double[4];
+        for (int y = 0; y < dstH; y++)
+        for (int x = 0; x < dstW; x++)
+        {
+            map.Apply(x, y, out double sx, out double sy);
+            int x0 = (int)Math.Floor(sx), y0 = (int)Math.Floor(sy);
+            CubicWeights(sx - x0, wx);
+            CubicWeights(sy - y0, wy);
+            double acc = 0;
+            for (int j = 0; j < 4; j++)
+            {
+                int yy = y0 - 1 + j;
+                if (replicateBorder) yy = Math.Clamp(yy, 0, h - 1);
+                double row = 0;
+                for (int i = 0; i < 4; i++)
+                {
+                    int xx = x0 - 1 + i;
+                    if (replicateBorder) xx = Math.Clamp(xx, 0, w - 1);
+                    row += wx[i] * At(src, h, w, yy, xx, fill);
+                }
+                acc += wy[j] * row;
+            }
+            dst[y * dstW + x] = (float)acc;
+        }
+    }
+
+    private static void CubicWeights(double t, Span<double> weights)
+    {
+        const double a = -0.75;
+        weights[0] = ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a;
+        weights[1] = ((a + 2) * t - (a + 3)) * t * t + 1;
+        weights[2] = ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1;
+        weights[3] = 1 - weights[0] - weights[1] - weights[2];
+    }
+
     /// <summary>Nearest-neighbour resampling (round half up) of a float plane.</summary>
     public static void Nearest(ReadOnlySpan<float> src, int h, int w, Span<float> dst, int dstH, int dstW, in Affine map, float fill = 0f)
     {

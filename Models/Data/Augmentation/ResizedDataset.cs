@@ -1,9 +1,9 @@
 namespace Astmt.Models.Data.Augmentation;
 
 /// <summary>
-/// A dataset resized to a fixed size, aspect ratio not preserved (ASTMT's FixedResize, 512×512 by default there). Image,
-/// depth and normals are resampled bilinearly with align_corners=False (normals re-normalised); label maps, edges and
-/// saliency use nearest, as in the reference.
+/// A dataset resized to a fixed size, aspect ratio not preserved (ASTMT's FixedResize, 512×512 by default there), with the
+/// reference's interpolation: bicubic (cv2's kernel) for the image and normals (re-normalised), bilinear for depth, both with
+/// pixel-centre alignment (align_corners=False) and replicated borders; nearest for label maps, edges and saliency.
 /// </summary>
 public sealed class ResizedDataset : IMultiTaskDataset
 {
@@ -46,7 +46,7 @@ public sealed class ResizedDataset : IMultiTaskDataset
         var linear = Affine.Axis((double)w / Width, 0.5 * w / Width - 0.5, (double)h / Height, 0.5 * h / Height - 0.5);
         var nearest = Affine.Axis((double)w / Width, -0.5 + 1e-9, (double)h / Height, -0.5 + 1e-9);
         for (int c = 0; c < 3; c++)
-            Resampling.Bilinear(src.Image.AsSpan(c * sp, sp), h, w, into.Image.AsSpan(c * dp, dp), Height, Width, linear, replicateBorder: true);
+            Resampling.Bicubic(src.Image.AsSpan(c * sp, sp), h, w, into.Image.AsSpan(c * dp, dp), Height, Width, linear, replicateBorder: true);
         for (int t = 0; t < Tasks.Count; t++)
         {
             var task = Tasks[t];
@@ -55,12 +55,12 @@ public sealed class ResizedDataset : IMultiTaskDataset
                 Resampling.Nearest(src.Labels[t], h, w, into.Labels[t], Height, Width, nearest, task.IgnoreLabel);
                 continue;
             }
-            bool bilinear = task.Kind is TaskKind.Normal or TaskKind.Depth;
             for (int c = 0; c < task.Channels; c++)
             {
                 var s = src.Values[t].AsSpan(c * sp, sp);
                 var d = into.Values[t].AsSpan(c * dp, dp);
-                if (bilinear) Resampling.Bilinear(s, h, w, d, Height, Width, linear, replicateBorder: true);
+                if (task.Kind == TaskKind.Normal) Resampling.Bicubic(s, h, w, d, Height, Width, linear, replicateBorder: true);
+                else if (task.Kind == TaskKind.Depth) Resampling.Bilinear(s, h, w, d, Height, Width, linear, replicateBorder: true);
                 else Resampling.Nearest(s, h, w, d, Height, Width, nearest);
             }
             if (task.Kind == TaskKind.Normal) Renormalise(into.Values[t], dp);

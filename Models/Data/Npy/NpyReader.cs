@@ -121,9 +121,8 @@ internal readonly record struct NpyHeader(NpyDType DType, bool FortranOrder, int
             }
             Skip(text, ref p);
             if (p < text.Length && text[p] == ',') { p++; continue; }
-            Skip(text, ref p);
-            Expect(text, ref p, '}', name);
-            p--;
+            if (p < text.Length && text[p] == '}') break;
+            throw new NpyFormatException(name, $"malformed header '{text.Trim()}': expected ',' or '}}' at position {p}.");
         }
         if (descr == null || fortran == null || shape == null)
             throw new NpyFormatException(name, $"malformed header '{text.Trim()}': it must define 'descr', 'fortran_order' and 'shape'.");

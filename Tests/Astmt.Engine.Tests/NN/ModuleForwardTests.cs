@@ -79,6 +79,10 @@ public class ModuleForwardTests
         }
         Assert.That(bn.NumBatchesTracked.Item(), Is.EqualTo(1), "evaluation does not count batches");
         Assert.That(() => bn.Forward(Tensor.Zeros([2, 4, 3, 3], DType.Float64)), Throws.ArgumentException.With.Message.Contains("BatchNorm2d(3)"));
+        bn.Train();
+        Assert.That(() => bn.Forward(Tensor.Zeros([1, 3, 1, 1], DType.Float64)), Throws.ArgumentException.With.Message.Contains("more than one value per channel"));
+        bn.Eval();
+        Assert.That(bn.Forward(Tensor.Zeros([1, 3, 1, 1], DType.Float64)).Shape, Is.EqualTo(new[] { 1, 3, 1, 1 }), "evaluation of a single pixel is fine");
     }
 
     [Test]
@@ -118,6 +122,14 @@ public class ModuleForwardTests
         foreach (var (name, p) in net.NamedParameters())
             Assert.That(p.Grad, Is.Not.Null.And.Property("Shape").EqualTo(p.Shape), name);
         net.ZeroGrad();
+        Assert.That(net.Parameters().All(p => p.Grad!.ToDoubleArray().All(v => v == 0)), Is.True);
+        Engine.Ops.F.Sum(net.Forward(x)).Backward();
+        var once = net.Parameters().Select(p => p.Grad!.ToDoubleArray()).ToList();
+        Engine.Ops.F.Sum(net.Forward(x)).Backward();
+        var twice = net.Parameters().Select(p => p.Grad!.ToDoubleArray()).ToList();
+        for (int k = 0; k < once.Count; k++)
+            Numeric.AssertClose(once[k].Select(v => 2 * v).ToArray(), twice[k], 1e-5, 1e-5, "gradients accumulate across backward calls");
+        net.ZeroGrad(setToNone: true);
         Assert.That(net.Parameters().All(p => p.Grad == null), Is.True);
     }
 }

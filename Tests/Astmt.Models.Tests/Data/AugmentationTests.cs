@@ -109,21 +109,52 @@ public class AugmentationTests
     }
 
     [Test]
-    public void ResizedDataset_HalfSize_AveragesTwoByTwoBlocks_AndPicksNearestLabels()
+    public void ResizedDataset_HalfSize_DepthAveragesTwoByTwoBlocks_AndPicksNearestLabels()
     {
-        var inner = new ConstantDataset(Ramp(8, 10));
+        var sample = Ramp(8, 10);
+        for (int i = 0; i < 80; i++) sample.Values[1][i] = 1f + 0.1f * (i % 10) + 0.3f * (i / 10) + ((i * 7) % 3);
+        var inner = new ConstantDataset(sample);
         var resized = new ResizedDataset(inner, 4, 5);
         var s = new MultiTaskSample(Tasks, 4, 5);
         resized.Load(0, s);
-        var src = inner.Sample;
         for (int y = 0; y < 4; y++)
         for (int x = 0; x < 5; x++)
         {
+            // Bilinear with align_corners=False at half size samples the centre of each 2×2 block: its mean.
             double mean = 0;
-            for (int dy = 0; dy < 2; dy++) for (int dx = 0; dx < 2; dx++) mean += src.Image[80 + (2 * y + dy) * 10 + 2 * x + dx] / 4.0;
-            Assert.That(s.Image[20 + y * 5 + x], Is.EqualTo(mean).Within(1e-6));
+            for (int dy = 0; dy < 2; dy++) for (int dx = 0; dx < 2; dx++) mean += sample.Values[1][(2 * y + dy) * 10 + 2 * x + dx] / 4.0;
+            Assert.That(s.Values[1][y * 5 + x], Is.EqualTo(mean).Within(1e-5));
             Assert.That(s.Labels[0][y * 5 + x], Is.EqualTo(2 * x), "nearest = floor(dst·in/out)");
-            Assert.That(s.Values[2][y * 5 + x], Is.EqualTo(0.6f).Within(1e-6));
+            Assert.That(s.Values[2][y * 5 + x], Is.EqualTo(0.6f).Within(1e-6), "normals re-normalised");
+        }
+    }
+
+    [Test]
+    public void ResizedDataset_Image_MatchesKeysCubicConvolution()
+    {
+        // Keys' kernel in its textbook piecewise form with a = -0.75 (cv2), replicated borders, pixel-centre alignment.
+        static double K(double x)
+        {
+            const double a = -0.75;
+            x = Math.Abs(x);
+            return x <= 1 ? (a + 2) * x * x * x - (a + 3) * x * x + 1 : x < 2 ? a * x * x * x - 5 * a * x * x + 8 * a * x - 4 * a : 0;
+        }
+        const int h = 7, w = 9, oh = 5, ow = 13;
+        var sample = Ramp(h, w);
+        var rng = new Random(5);
+        for (int i = 0; i < 3 * h * w; i++) sample.Image[i] = (float)rng.NextDouble();
+        var resized = new ResizedDataset(new ConstantDataset(sample), oh, ow);
+        var s = new MultiTaskSample(Tasks, oh, ow);
+        resized.Load(0, s);
+        for (int c = 0; c < 3; c++)
+        for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+        {
+            double sy = (y + 0.5) * h / oh - 0.5, sx = (x + 0.5) * w / ow - 0.5, acc = 0;
+            for (int yy = (int)Math.Floor(sy) - 1; yy <= (int)Math.Floor(sy) + 2; yy++)
+                for (int xx = (int)Math.Floor(sx) - 1; xx <= (int)Math.Floor(sx) + 2; xx++)
+                    acc += K(sy - yy) * K(sx - xx) * sample.Image[c * h * w + Math.Clamp(yy, 0, h - 1) * w + Math.Clamp(xx, 0, w - 1)];
+            Assert.That(s.Image[c * oh * ow + y * ow + x], Is.EqualTo(acc).Within(1e-5), $"c{c} ({x},{y})");
         }
     }
 

@@ -216,3 +216,22 @@ public class HandMadeMetricsTests
         Assert.Throws<ArgumentException>(() => MultiTaskPerformance.DropPercent([new TaskMetricComparison("x", 0, 1, false)]));
     }
 }
+
+/// <summary>The paper-era per-image segmentation metric on a hand example.</summary>
+public class LegacySegmentationMeterTests
+{
+    [Test]
+    public void PerImageThenPerBatchAveraging()
+    {
+        var meter = new LegacySegmentationMeter(3);
+        // Batch 1, image A: truth 0 0 1 -1, pred 0 1 1 2 -> void excluded; IoU0 = 1/2, IoU1 = 1/2, class 2 absent -> mIoU 0.5; acc 2/3.
+        //          image B: truth 2 2 2 2, pred 2 2 2 2 -> mIoU 1, acc 1.
+        meter.Update([0, 1, 1, 2, 2, 2, 2, 2], [0, 0, 1, -1, 2, 2, 2, 2], images: 2);
+        // Batch 2, image C: truth 1 1 0 0, pred 0 0 1 1 -> IoU0 = 0, IoU1 = 0 -> 0; acc 0.
+        meter.Update([0, 0, 1, 1], [1, 1, 0, 0], images: 1);
+        var r = meter.Result;
+        Assert.That(r.MeanIoU, Is.EqualTo(((0.5 + 1) / 2 + 0) / 2).Within(1e-15));
+        Assert.That(r.PixelAccuracy, Is.EqualTo(((2.0 / 3 + 1) / 2 + 0) / 2).Within(1e-15));
+        Assert.That(r.Images, Is.EqualTo(3));
+    }
+}

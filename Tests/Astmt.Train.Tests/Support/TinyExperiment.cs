@@ -1,4 +1,5 @@
 using Astmt.Engine;
+using Astmt.Engine.NN;
 using Astmt.Train.Config;
 using Astmt.Train.Experiments;
 
@@ -20,7 +21,7 @@ public sealed class TinyExperiment : IExperiment
     private double[] _wSeg = new double[Features], _wDepth = new double[Features];
     private double[] _mSeg = new double[Features], _mDepth = new double[Features];
     private readonly double[] _gSeg = new double[Features], _gDepth = new double[Features];
-    private readonly DeterministicRng _augment;
+    private readonly Generator _augment;
     private long _optimizerSteps;
     // DWA: mean train losses of the last two epochs (seg, depth), and how many epochs have been seen.
     private double[] _lossHistory = new double[4];
@@ -38,13 +39,13 @@ public sealed class TinyExperiment : IExperiment
         _config = config;
         _size = config.Height;
         _nanAtStep = int.Parse(config.Option("nan-at-step", "-1"), System.Globalization.CultureInfo.InvariantCulture);
-        var init = new DeterministicRng(config.Seed, stream: 1);
+        var init = new Generator((ulong)config.Seed * 3 + 1);
         for (int i = 0; i < Features; i++)
         {
-            _wSeg[i] = 0.1 * init.NextGaussian();
-            _wDepth[i] = 0.1 * init.NextGaussian();
+            _wSeg[i] = 0.1 * init.NextNormal();
+            _wDepth[i] = 0.1 * init.NextNormal();
         }
-        _augment = new DeterministicRng(config.Seed, stream: 2);
+        _augment = new Generator((ulong)config.Seed * 3 + 2);
     }
 
     public IReadOnlyList<TaskInfo> Tasks { get; } =
@@ -66,7 +67,7 @@ public sealed class TinyExperiment : IExperiment
     /// <summary>Pixel (y, x) of sample <paramref name="index"/>: RGB in [0, 1), a label (−1 void) and a positive depth.</summary>
     private (double R, double G, double B, int Label, double Depth) Pixel(bool train, int index, int y, int x)
     {
-        var rng = new DeterministicRng(_config.Seed * 1_000_003 + (train ? 0 : 500_000) + index, stream: y * 64 + x + 7);
+        var rng = new Generator((ulong)(((_config.Seed * 1_000_003 + (train ? 0 : 500_000) + index) * 64 + y) * 64 + x));
         double r = rng.NextDouble(), g = rng.NextDouble(), b = rng.NextDouble();
         int label = (x + y + index) % 7 == 0 ? -1 : (0.8 * r - 0.5 * g + 0.3 * b > 0.2 ? 1 : 0);
         return (r, g, b, label, 1 + 2 * r + g - b + 0.5);
@@ -88,7 +89,7 @@ public sealed class TinyExperiment : IExperiment
                 {
                     var p = Pixel(true, index, y, x);
                     // Augmentation noise: consumes the RNG, so a resume that loses its state gives different losses.
-                    double r = p.R + 0.01 * _augment.NextGaussian(), g = p.G, b = p.B;
+                    double r = p.R + 0.01 * _augment.NextNormal(), g = p.G, b = p.B;
                     double[] f = [r, g, b, 1];
                     double depth = Dot(_wDepth, r, g, b), err = depth - p.Depth;
                     depthLoss += err * err;
@@ -197,13 +198,17 @@ public sealed class TinyExperiment : IExperiment
     {
         int n = _size * _size;
         float[] input = new float[n * 3], segPred = new float[n], segTrue = new float[n], depthPred = new float[n], depthTrue = new float[n];
+        float[] logProbabilities = new float[2 * n]; // [2, H, W]
         for (int y = 0; y < _size; y++)
             for (int x = 0; x < _size; x++)
             {
                 var p = Pixel(false, evalIndex, y, x);
                 int i = y * _size + x;
                 (input[3 * i], input[3 * i + 1], input[3 * i + 2]) = ((float)p.R, (float)p.G, (float)p.B);
-                segPred[i] = Dot(_wSeg, p.R, p.G, p.B) > 0 ? 1 : 0;
+                double z = Dot(_wSeg, p.R, p.G, p.B);
+                segPred[i] = z > 0 ? 1 : 0;
+                logProbabilities[i] = (float)-Math.Log(1 + Math.Exp(z));      // log(1 − sigmoid(z))
+                logProbabilities[n + i] = (float)-Math.Log(1 + Math.Exp(-z)); // log(sigmoid(z))
                 segTrue[i] = p.Label;
                 depthPred[i] = (float)Dot(_wDepth, p.R, p.G, p.B);
                 depthTrue[i] = (float)p.Depth;
@@ -212,6 +217,10 @@ public sealed class TinyExperiment : IExperiment
         {
             ["semantic"] = new(new DenseMap(_size, _size, 1, segPred), new DenseMap(_size, _size, 1, segTrue)),
             ["depth"] = new(new DenseMap(_size, _size, 1, depthPred), new DenseMap(_size, _size, 1, depthTrue)),
+        }, new Dictionary<string, RawOutput>
+        {
+            ["semantic"] = new(logProbabilities, [2, _size, _size]),
+            ["depth"] = new((float[])depthPred.Clone(), [1, _size, _size]),
         });
     }
 
@@ -224,7 +233,7 @@ public sealed class TinyExperiment : IExperiment
             ["model.depth.weight"] = Tensor.FromArray((double[])_wDepth.Clone(), Features),
             ["optim.seg.momentum"] = Tensor.FromArray((double[])_mSeg.Clone(), Features),
             ["optim.depth.momentum"] = Tensor.FromArray((double[])_mDepth.Clone(), Features),
-            ["rng.augment"] = _augment.SaveState(),
+            ["rng.augment"] = GeneratorState.Save(_augment),
             ["weighting.loss_history"] = Tensor.FromArray((double[])_lossHistory.Clone(), 4),
             ["weighting.weights"] = Tensor.FromArray((double[])_weights.Clone(), 2),
             ["metrics.train_accumulators"] = Tensor.FromArray((double[])_trainAccumulators.Clone(), 4),
@@ -249,7 +258,7 @@ public sealed class TinyExperiment : IExperiment
         if (weightsOnly) return;
         _mSeg = Get("optim.seg.momentum", Features);
         _mDepth = Get("optim.depth.momentum", Features);
-        _augment.LoadState(state.Tensors["rng.augment"]);
+        GeneratorState.Restore(_augment, state.Tensors["rng.augment"], "rng.augment");
         _lossHistory = Get("weighting.loss_history", 4);
         _weights = Get("weighting.weights", 2);
         _trainAccumulators = Get("metrics.train_accumulators", 4);

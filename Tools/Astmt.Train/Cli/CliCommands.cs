@@ -114,14 +114,24 @@ internal sealed class CliCommands(CliEnvironment env)
         using var experiment = env.Registry.Get(config.Model, ConfigKeys.Model.Flag).Create(config);
         string loaded = LoadWeights(experiment, weights);
         var written = PredictionWriter.Write(experiment, new RunDirectory(config.Out).PredictionsFolder, Math.Max(1, config.PredictionSamples));
-        Console.Line($"Predictions of {loaded}:");
+        Console.Line($"Prediction grids of {loaded}:");
         foreach (var path in written) Console.Line($"  {path}");
+        int raw = 0;
+        Console.Progress("raw outputs", experiment.EvalCount, 0, sink =>
+        {
+            for (int i = 0; i < experiment.EvalCount; i++)
+            {
+                raw += PredictionWriter.WriteRaw(experiment.Predict(i), config.Out, i);
+                sink.Advance(1, "");
+            }
+        });
+        if (raw > 0) Console.Line($"Raw outputs (float32 .npy, channels first) in {Path.GetFullPath(config.Out)}/TASK/INDEX.npy");
         return ExitCodes.Ok;
     }
 
     public int Info((ConfigLayer Flags, ConfigLayer? File) layers, bool json)
     {
-        var config = Resolve(layers);
+        var config = ConfigResolver.Resolve(env.Registry, layers.Flags, layers.File, env.Now(), requireData: false);
         using var experiment = env.Registry.Get(config.Model, ConfigKeys.Model.Flag).Create(config);
         var facts = experiment.Describe();
         if (json)

@@ -26,7 +26,14 @@ public static class TrainCli
             env.Error.WriteLine($"See 'Astmt.Train {string.Join(' ', path.Append("--help"))}' for the accepted flags.");
             return ExitCodes.BadInput;
         }
-        return parse.Invoke(new InvocationConfiguration { Output = env.Output, Error = env.Error, EnableDefaultExceptionHandler = false });
+        return parse.Invoke(new InvocationConfiguration
+        {
+            Output = env.Output,
+            Error = env.Error,
+            EnableDefaultExceptionHandler = false,
+            // Ctrl-C is the trainer's to handle (finish the step, checkpoint); the parser must not end the process on its own.
+            ProcessTerminationTimeout = null,
+        });
     }
 
     /// <summary>A parse error on one line, prefixed by the flag it concerns when System.CommandLine does not name it.</summary>

@@ -7,7 +7,7 @@ namespace Astmt.Train.Experiments;
 /// <remarks>
 /// Exact resume: the trainer decides the order of samples from the seed and the epoch, so an experiment must derive any other
 /// randomness (augmentation, dropout, initialisation) from its own generators and return their state in
-/// <see cref="CaptureState"/> (see <see cref="DeterministicRng"/>). Given the same state, the same batch must give the same
+/// <see cref="CaptureState"/> (the engine's <c>Generator</c>, saved with <see cref="GeneratorState"/>). Given the same state, the same batch must give the same
 /// losses. <see cref="BeginEvaluation"/> and <see cref="Predict"/> must not touch training randomness.
 /// </remarks>
 public interface IExperiment : IDisposable
@@ -55,7 +55,9 @@ public interface IExperiment : IDisposable
     ExperimentState CaptureState();
 
     /// <summary>Restores a state from <see cref="CaptureState"/>; with <paramref name="weightsOnly"/>, only the model weights
-    /// (for evaluating a checkpoint or imported weights). Throws <see cref="ConfigurationException"/> when it does not fit.</summary>
+    /// (for <c>eval</c> and <c>predict</c>). A weights-only state may also come from an imported file (PyTorch weights converted
+    /// to safetensors) whose tensors carry the bare state-dict names without the <c>model.</c> prefix. Throws
+    /// <see cref="ConfigurationException"/> naming the first missing or mis-shaped tensor when the state does not fit.</summary>
     void LoadState(ExperimentState state, bool weightsOnly);
 }
 
@@ -95,7 +97,15 @@ public sealed record EvaluationResult(
 /// <summary>One evaluation sample drawn for a prediction grid.</summary>
 /// <param name="Input">The input image as H×W×3 values in [0, 1].</param>
 /// <param name="Tasks">Per task, the prediction and the ground truth.</param>
-public sealed record PredictionSample(DenseMap Input, IReadOnlyDictionary<string, TaskPrediction> Tasks);
+/// <param name="RawOutputs">Optionally, per task, the network's raw output for <c>predict</c> to save as float32 .npy
+/// (for example log-probabilities C×H×W for segmentation).</param>
+public sealed record PredictionSample(DenseMap Input, IReadOnlyDictionary<string, TaskPrediction> Tasks,
+    IReadOnlyDictionary<string, RawOutput>? RawOutputs = null);
+
+/// <summary>A raw network output in channels-first layout.</summary>
+/// <param name="Values">Values, row-major over <paramref name="Shape"/>.</param>
+/// <param name="Shape">For example [C, H, W].</param>
+public sealed record RawOutput(float[] Values, int[] Shape);
 
 /// <summary>A task's prediction next to its ground truth.</summary>
 /// <param name="Prediction">Class indices (1 channel) for segmentation, depth (1 channel), normals (3), probabilities (1).</param>

@@ -34,7 +34,7 @@ public static class ReportWriter
         html.Append("<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}" +
                     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}" +
                     "td:first-child,th:first-child,td:nth-child(2){text-align:left}.plots{display:flex;flex-wrap:wrap;gap:12px}" +
-                    "pre{background:#f6f6f6;padding:1em}img{image-rendering:pixelated;max-width:100%}</style>\n</head>\n<body>\n");
+                    "pre{background:#f6f6f6;padding:1em}img{image-rendering:pixelated;min-width:240px;max-width:100%}</style>\n</head>\n<body>\n");
         html.Append(ci, $"<h1>{E(config.Model)} on {E(config.Dataset)}</h1>\n");
 
         html.Append("<table class=\"summary\">\n");

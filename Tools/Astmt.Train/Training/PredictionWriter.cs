@@ -1,3 +1,4 @@
+using Astmt.Models.Data.Npy;
 using Astmt.Train.Experiments;
 using Astmt.Train.Imaging;
 using Astmt.Train.IO;
@@ -30,5 +31,18 @@ public static class PredictionWriter
             written.Add(path);
         }
         return written;
+    }
+
+    /// <summary>Writes the raw outputs of <paramref name="sample"/> as <c>FOLDER/TASK/INDEX.npy</c> (float32, atomically);
+    /// returns how many files were written (none when the experiment gives no raw outputs).</summary>
+    public static int WriteRaw(PredictionSample sample, string folder, int index)
+    {
+        if (sample.RawOutputs == null) return 0;
+        foreach (var (task, output) in sample.RawOutputs)
+        {
+            var array = NpyArray.FromFloat32(output.Values, output.Shape);
+            AtomicFile.Write(Path.Combine(folder, task, $"{index}.npy"), stream => NpyWriter.Write(stream, array));
+        }
+        return sample.RawOutputs.Count;
     }
 }

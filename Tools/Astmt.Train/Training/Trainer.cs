@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Astmt.Engine.NN;
 using Astmt.Train.Config;
 using Astmt.Train.Experiments;
 using Astmt.Train.Output;
@@ -39,7 +40,8 @@ public sealed class Trainer
     {
         var order = new int[count];
         for (int i = 0; i < count; i++) order[i] = i;
-        new DeterministicRng(seed, stream: 0x5A3F_0000L + epoch).Shuffle(order);
+        // The generator seeds through SplitMix64, so nearby (seed, epoch) pairs still give unrelated orders.
+        GeneratorState.Shuffle(new Generator(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 0x5A3F_0000UL + (ulong)epoch)), order);
         return order;
     }
 
@@ -58,6 +60,7 @@ public sealed class Trainer
         var history = MetricsLog.Read(_run.MetricsPath).Where(r => r.Epoch <= st.Epoch).ToList();
         if (resume != null)
             _console.Line($"Resuming {_run.Root} at epoch {st.Epoch + 1}, step {st.StepInEpoch} of {batchesPerEpoch}.");
+        else BaselineEvaluation.Run(_experiment, bs, _run, _console);
 
         while (st.Epoch < _config.Epochs)
         {
@@ -148,6 +151,7 @@ public sealed class Trainer
             PredictionWriter.Write(_experiment, _run.PredictionsFolder, _config.PredictionSamples);
             ReportWriter.Write(_run, _config, tasks, _experiment.Describe(), history, st);
         }
+        if (history.Count > 0) BaselineEvaluation.PrintComparison(_run, tasks, history[^1], _console);
         PrintSummary(history, st);
         return ExitCodes.Ok;
     }
