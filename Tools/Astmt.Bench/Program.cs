@@ -18,6 +18,15 @@ internal static class Program
             PeakCommand.Create(),
             MicroCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        try
+        {
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            // Bad flags and missing libraries are the user's to fix: say what was wrong, without a stack trace.
+            Console.Error.WriteLine($"Astmt.Bench: {e.Message}");
+            return 2;
+        }
     }
 }
