@@ -70,8 +70,12 @@ public sealed record AstmtConfig
     /// <summary>Positive-class weight of the edge loss (0.95 PASCAL, 0.8 NYUD).</summary>
     public double EdgePositiveWeight { get; init; } = 0.95;
 
+    /// <summary>Bottlenecks per stage when they differ from <see cref="Backbone"/>'s (small test networks, such as the golden
+    /// fixture's [1,1,1,1]); null uses the backbone's.</summary>
+    public IReadOnlyList<int>? CustomBlocks { get; init; }
+
     /// <summary>Bottlenecks per stage.</summary>
-    public IReadOnlyList<int> Blocks => BlocksOf(Backbone);
+    public IReadOnlyList<int> Blocks => CustomBlocks ?? BlocksOf(Backbone);
 
     /// <summary>The task names in order.</summary>
     public IReadOnlyList<string> TaskNames => Tasks.Select(t => t.Name).ToArray();
@@ -146,6 +150,7 @@ public sealed record AstmtConfig
         if (OutputStride is not (8 or 16)) throw new ArgumentException($"AstmtConfig: output stride must be 8 or 16, got {OutputStride}.");
         if (DecoderWidth < 16 || DecoderWidth % 16 != 0) throw new ArgumentException($"AstmtConfig: decoder width must be a positive multiple of 16 (SE reduction 16), got {DecoderWidth}.");
         if (WidthDivisor < 1 || 64 % WidthDivisor != 0) throw new ArgumentException($"AstmtConfig: width divisor must divide 64, got {WidthDivisor}.");
+        if (Blocks.Count != 4 || Blocks.Any(b => b < 1)) throw new ArgumentException($"AstmtConfig: four stages of at least one bottleneck are needed, got [{string.Join(",", Blocks)}].");
         if (DiscriminatorKernel < 1 || DiscriminatorKernel % 2 == 0) throw new ArgumentException($"AstmtConfig: discriminator kernel must be odd, got {DiscriminatorKernel}.");
     }
 }

@@ -66,16 +66,19 @@ public static class AstmtLosses
     public static Tensor Normals(Tensor prediction, Tensor groundTruth)
     {
         CheckSameShape("Normals", prediction, groundTruth);
-        Tensor mask, gt;
+        Tensor mask, gt, voidShift;
         double valid;
         using (Autograd.NoGrad())
         {
             mask = F.NotEqual(groundTruth, IgnoreLabel);
             gt = F.Mul(groundTruth, mask);
             valid = Math.Max(F.Sum(mask).Item(), 1e-6);
+            // 1 at pixels with no valid channel, else 0. There the masked output is the zero vector and 0/(0 + 1e-12) = 0 either
+            // way; dividing by 1 instead keeps the second derivative (which divides by powers of the denominator) finite.
+            voidShift = F.Affine(F.NotEqual(F.Sum(mask, [1], keepDim: true), 0), -1, 1);
         }
         var masked = F.Mul(prediction, mask);
-        var normalized = F.Div(masked, F.Add(F.Norm(masked, 1, keepDim: true), 1e-12));
+        var normalized = F.Div(masked, F.Add(F.Add(F.Norm(masked, 1, keepDim: true), voidShift), 1e-12));
         return F.Div(F.Sum(F.Abs(F.Sub(normalized, gt))), valid);
     }
 
