@@ -18,6 +18,8 @@ public sealed record AstmtOptions
     public const string AdaptersName = "adapters";
     /// <summary>Adversarial gradient alignment.</summary>
     public const string AdversarialName = "adversarial";
+    /// <summary>One shared set of encoder batch norms instead of one per task.</summary>
+    public const string SharedEncoderNormName = "shared-encoder-norm";
     /// <summary>Task subset.</summary>
     public const string TasksName = "tasks";
     /// <summary>Output stride.</summary>
@@ -44,6 +46,8 @@ public sealed record AstmtOptions
         ModelOption.Switch(SeDecoderName, "ASTMT: task-specific squeeze-and-excitation and batch norms in the decoder (else none and shared)"),
         ModelOption.Switch(AdaptersName, "ASTMT: zero-initialised task-specific residual adapters (1x1 convs added before BN)"),
         ModelOption.Switch(AdversarialName, "ASTMT: adversarial gradient alignment with a task discriminator (double backprop)"),
+        ModelOption.Switch(SharedEncoderNormName, "ASTMT: share the encoder's batch norms (the reference has one per task); with no encoder SE " +
+            "and no adapters the encoder is then task-agnostic and runs once per image instead of once per task"),
         new(TasksName, "ASTMT: comma-separated subset of the dataset's tasks, e.g. edge,semseg (default: all; the order stays the reference's)", "all"),
         new(OutputStrideName, "ASTMT: encoder output stride (ASPP rates 6/12/18 at 16, 12/24/36 at 8)", "16", ["16", "8"]),
         new(TaskStepName, "ASTMT: per-task = one SGD step per task per batch (the reference); summed = one step on the summed gradients",
@@ -100,6 +104,7 @@ public sealed record AstmtOptions
             OutputStride = config.Option(OutputStrideName, "16") == "8" ? 8 : 16,
             WidthDivisor = int.Parse(config.Option(WidthDivisorName, "1"), CultureInfo.InvariantCulture),
             DecoderWidth = DecoderWidth(config),
+            TaskEncoderNorm = !config.OptionFlag(SharedEncoderNormName),
         };
         network = network with { Tasks = SelectTasks(config.Option(TasksName, "all"), network.Tasks, config.Dataset) };
         if (network.Adversarial && network.Tasks.Count < 2)
