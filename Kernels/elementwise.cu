@@ -108,3 +108,20 @@ extern "C" __global__ void binary_broadcast_f32(float* y /*[shape]*/, const floa
     }
 }
 ASTMT_REGISTER_KERNEL(binary_broadcast_f32)
+
+/// y (dense, shape `shape.size`) = x read through the element strides `shape.astride`: makes a strided view contiguous.
+extern "C" __global__ void gather_strided_f32(float* y, const float* x, astmt_broadcast6 shape, long long n)
+{
+    ASTMT_GRID_STRIDE(i, n)
+    {
+        long long rest = i, xo = 0;
+        for (int d = 5; d >= 0; d--)
+        {
+            int sz = shape.size[d];
+            xo += (long long)(rest % sz) * shape.astride[d];
+            rest /= sz;
+        }
+        y[i] = x[xo];
+    }
+}
+ASTMT_REGISTER_KERNEL(gather_strided_f32)

@@ -1,6 +1,7 @@
 // Tiled GEMM: C[M,N] = alpha · op(A) · op(B) + beta · C, row-major.
 //
-// Layout: A is [M,K] (or [K,M] when transA), B is [K,N] (or [N,K] when transB), C is [M,N]; all dense row-major.
+// Layout: A is [M,K] (or [K,M] when transA) with row stride lda, B is [K,N] (or [N,K] when transB) with row stride ldb,
+// C is dense [M,N]; all row-major.
 // Launch: block 16×16 threads, grid (ceil(N/16), ceil(M/16)). Each thread owns one C element; 16×16 tiles of A and B are
 // staged in shared memory (padded to 17 columns so column reads do not bank-conflict), two barriers per K-tile.
 // Why: linear layers (SE's FCs, heads) and the reference against which the implicit-GEMM convolutions are judged. A
@@ -10,7 +11,7 @@
 #define GEMM_TILE 16
 
 extern "C" __global__ void gemm_tiled(float* C /*[M,N]*/, const float* A /*[M,K] or [K,M]*/, const float* B /*[K,N] or [N,K]*/,
-                                      int M, int N, int K, int transA, int transB, float alpha, float beta)
+                                      int M, int N, int K, int lda, int ldb, int transA, int transB, float alpha, float beta)
 {
     __shared__ float As[GEMM_TILE][GEMM_TILE + 1];
     __shared__ float Bs[GEMM_TILE][GEMM_TILE + 1];
@@ -21,9 +22,9 @@ extern "C" __global__ void gemm_tiled(float* C /*[M,N]*/, const float* A /*[M,K]
     for (int k0 = 0; k0 < K; k0 += GEMM_TILE)
     {
         int ka = k0 + tx;
-        As[ty][tx] = (row < M && ka < K) ? (transA ? A[(long long)ka * M + row] : A[(long long)row * K + ka]) : 0.0f;
+        As[ty][tx] = (row < M && ka < K) ? (transA ? A[(long long)ka * lda + row] : A[(long long)row * lda + ka]) : 0.0f;
         int kb = k0 + ty;
-        Bs[ty][tx] = (kb < K && col < N) ? (transB ? B[(long long)col * K + kb] : B[(long long)kb * N + col]) : 0.0f;
+        Bs[ty][tx] = (kb < K && col < N) ? (transB ? B[(long long)col * ldb + kb] : B[(long long)kb * ldb + col]) : 0.0f;
         __syncthreads();
 #pragma unroll
         for (int k = 0; k < GEMM_TILE; k++) acc += As[ty][k] * Bs[k][tx];

@@ -7,6 +7,9 @@
 //                     read neighbouring addresses (coalesced).
 //   channel_sum       grid C, block 256: y[c] (+)= Σ_(b,hw) x[b,c,hw] — bias gradients of convolutions.
 //   sum_all           grid-stride, block 256: block sums added atomically into y[0] (zeroed by the caller).
+//   max_along         grid-stride over outer·inner: max over the middle axis and the index of its first occurrence (NaN wins).
+//   one_hot_along     grid-stride over outer·inner: y (zeroed) [outer, size, inner] = 1 at each index.
+//   norm_along        grid-stride over outer·inner: √Σ x² over the middle axis.
 // Why: Sum/Mean with any kept dims (SumTo), bias and BN gradients, and the losses' scalar results.
 #include "common.cuh"
 
@@ -62,3 +65,48 @@ extern "C" __global__ void sum_all(float* y /*[1], zeroed*/, const float* x /*[n
     if (threadIdx.x == 0) atomicAdd(y, acc);
 }
 ASTMT_REGISTER_KERNEL(sum_all)
+
+extern "C" __global__ void max_along(float* values /*[outer, inner] or null*/, long long* indices /*[outer, inner]*/,
+                                     const float* x /*[outer, size, inner]*/, int outer, int size, int inner)
+{
+    ASTMT_GRID_STRIDE(i, (long long)outer * inner)
+    {
+        long long o = i / inner, in = i - o * inner;
+        const float* xp = x + o * size * inner + in;
+        float best = xp[0];
+        int bi = 0;
+        for (int s = 1; s < size && best == best; s++)
+        {
+            float v = xp[(long long)s * inner];
+            if (v > best || v != v) { best = v; bi = s; }
+        }
+        if (values) values[i] = best;
+        indices[i] = bi;
+    }
+}
+ASTMT_REGISTER_KERNEL(max_along)
+
+extern "C" __global__ void one_hot_along(float* y /*[outer, size, inner], zeroed*/, const long long* indices /*[outer, inner]*/,
+                                         int outer, int size, int inner)
+{
+    ASTMT_GRID_STRIDE(i, (long long)outer * inner)
+    {
+        long long o = i / inner, in = i - o * inner;
+        long long k = indices[i];
+        if (k >= 0 && k < size) y[(o * size + k) * inner + in] = 1.0f;
+    }
+}
+ASTMT_REGISTER_KERNEL(one_hot_along)
+
+extern "C" __global__ void norm_along(float* y /*[outer, inner]*/, const float* x /*[outer, size, inner]*/, int outer, int size, int inner)
+{
+    ASTMT_GRID_STRIDE(i, (long long)outer * inner)
+    {
+        long long o = i / inner, in = i - o * inner;
+        const float* xp = x + o * size * inner + in;
+        float acc = 0.0f;
+        for (int s = 0; s < size; s++) { float v = xp[(long long)s * inner]; acc += v * v; }
+        y[i] = sqrtf(acc);
+    }
+}
+ASTMT_REGISTER_KERNEL(norm_along)

@@ -160,15 +160,18 @@ public abstract class Module
     /// <summary>Sets evaluation mode (batch norm uses its running statistics).</summary>
     public Module Eval() => Train(false);
 
-    /// <summary>Clears the gradients of every parameter: drops them (<paramref name="setToNone"/>, PyTorch 2's default) or zeroes
-    /// them in place, which keeps the buffers for the next accumulation.</summary>
-    public void ZeroGrad(bool setToNone = true)
+    /// <summary>Clears the gradients of every parameter. By default the gradient buffers are zeroed in place and kept for the next
+    /// accumulation, so a training loop reuses them (as <see cref="Optim.Optimizer.ZeroGrad"/>); with <paramref name="setToNone"/>
+    /// they are dropped (PyTorch 2's default). Gradients built by a create-graph backward belong to the step arena and are dropped.</summary>
+    public void ZeroGrad(bool setToNone = false)
     {
         foreach (var p in Parameters())
         {
-            if (p.Grad == null) continue;
-            if (setToNone || p.Grad.IsReleased) p.Grad = null;
-            else p.Grad.FillInPlace(0.0);
+            var g = p.Grad;
+            if (g == null) continue;
+            if (setToNone || g.IsReleased || !g.IsLeaf || g.InArena || (g.Device.IsCpu && !g.IsContiguous)) { p.Grad = null; continue; }
+            if (g.Device.IsCpu) g.FillInPlace(0.0);
+            else Ops.DeviceOps.For(g).Fill(g, 0.0);
         }
     }
 

@@ -5,8 +5,13 @@
 // thread of its scope has reached. Returned threads count as arrived. If nothing can run and no barrier can be released,
 // the launch fails with a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be
 // real atomics and shared memory is per OS thread (see emu_shim.h).
+// Switching: makecontext/swapcontext start a fiber on its own stack; every later switch is _setjmp/_longjmp, which, unlike
+// swapcontext, makes no signal-mask system call (a launch switches hundreds of thousands of times).
+// longjmp between fiber stacks is what we want; the fortified variant would reject it as an "uninitialized stack frame".
+#undef _FORTIFY_SOURCE
 #include "emu_shim.h"
 #include <algorithm>
+#include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -27,6 +32,8 @@ struct Fiber
     int linear = 0;
     State state = State::Ready;
     unsigned warpMask = 0;
+    bool started = false;
+    jmp_buf jump;
     ucontext_t ctx;
     char* stack = nullptr;
 };
@@ -75,6 +82,7 @@ struct Worker
     std::vector<uint64_t> slots;
     std::vector<unsigned char> shared;
     ucontext_t scheduler;
+    jmp_buf schedulerJump;
     const Launch* launch = nullptr;
     std::string error;
 
@@ -88,12 +96,28 @@ void fiber_main()
     Worker* w = tls_worker;
     w->launch->trampoline(w->launch->fn, w->launch->args);
     tls_fiber->state = State::Done;
-    swapcontext(&tls_fiber->ctx, &w->scheduler);
+    _longjmp(w->schedulerJump, 1);
 }
 
 void yield_to_scheduler()
 {
-    swapcontext(&tls_fiber->ctx, &tls_worker->scheduler);
+    if (_setjmp(tls_fiber->jump) == 0) _longjmp(tls_worker->schedulerJump, 1);
+}
+
+/// Runs fiber f until it yields or finishes.
+void resume(Worker& w, Fiber& f)
+{
+    tls_fiber = &f;
+    if (_setjmp(w.schedulerJump) == 0)
+    {
+        if (!f.started)
+        {
+            f.started = true;
+            swapcontext(&w.scheduler, &f.ctx);
+        }
+        else _longjmp(f.jump, 1);
+    }
+    tls_fiber = nullptr;
 }
 
 /// Releases every barrier whose scope has fully arrived; true if any fiber became ready.
@@ -150,6 +174,7 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
         f.tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
         f.state = State::Ready;
         f.warpMask = 0;
+        f.started = false;
         f.stack = w.stacks[i];
         getcontext(&f.ctx);
         f.ctx.uc_stack.ss_sp = f.stack;
@@ -168,9 +193,7 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
         {
             Fiber& f = w.fibers[i];
             if (f.state != State::Ready) continue;
-            tls_fiber = &f;
-            swapcontext(&w.scheduler, &f.ctx);
-            tls_fiber = nullptr;
+            resume(w, f);
             ran = true;
         }
         bool allDone = true;

@@ -2,15 +2,6 @@ using Astmt.Engine.NN;
 
 namespace Astmt.Models.Mtan;
 
-/// <summary>How a network's conv weights are initialised (spec §1.2 and pitfall 8).</summary>
-public enum ConvInit
-{
-    /// <summary>xavier_normal_ (MTAN, single, STAN, split).</summary>
-    XavierNormal,
-    /// <summary>xavier_uniform_ (Dense and Cross-stitch).</summary>
-    XavierUniform,
-}
-
 /// <summary>The reference's init loop: every Conv2d gets Xavier weights and zero bias; every BatchNorm2d weight 1 and bias 0.</summary>
 public static class MtanInit
 {

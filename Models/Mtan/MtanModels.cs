@@ -1,25 +1,8 @@
+using Astmt.Engine;
+using Astmt.Engine.Autograd;
 using Astmt.Engine.NN;
 
 namespace Astmt.Models.Mtan;
-
-/// <summary>Options of <see cref="MtanModels.Create"/>.</summary>
-public sealed record MtanModelOptions
-{
-    /// <summary>The dataset, which fixes the class count and the tasks.</summary>
-    public MtanDataset Dataset { get; init; } = MtanDataset.NyuV2;
-
-    /// <summary>Multiplies every filter width (1 = the paper's networks; 0.125 = the golden fixture's).</summary>
-    public double Width { get; init; } = 1.0;
-
-    /// <summary>The task of the single-task networks (segnet-single, stan).</summary>
-    public MtanTask SingleTask { get; init; } = MtanTask.Semantic;
-
-    /// <summary>Seed of the generator the initialisation draws from.</summary>
-    public ulong Seed { get; init; }
-
-    /// <summary>When false, parameters are left uninitialised (for counting, or before loading a checkpoint).</summary>
-    public bool Initialize { get; init; } = true;
-}
 
 /// <summary>Builds the MTAN-family networks by name and initialises them as the reference does.</summary>
 public static class MtanModels
@@ -63,5 +46,30 @@ public static class MtanModels
         }
         if (o.Initialize) MtanInit.Apply(network, init, new Generator(o.Seed));
         return network;
+    }
+
+    /// <summary>
+    /// Conv multiply-accumulates of one image of <paramref name="height"/>×<paramref name="width"/> (both multiples of 32) through
+    /// <paramref name="network"/> in evaluation mode. Every layer of these networks works at the input size divided by a power of
+    /// two no larger than 32, so the count is exactly proportional to H·W: it is measured on a 32×32 image and scaled.
+    /// </summary>
+    public static long MultiplyAccumulatesPerImage(MultiTaskNetwork network, int height, int width)
+    {
+        if (height <= 0 || width <= 0 || height % 32 != 0 || width % 32 != 0)
+            throw new ArgumentException($"MultiplyAccumulatesPerImage: height and width must be positive multiples of 32, got {height}x{width}.");
+        bool training = network.Training;
+        network.Eval();
+        try
+        {
+            using var counter = FlopCounter.Start();
+            using (Autograd.NoGrad())
+            using (var x = Tensor.Zeros([1, 3, 32, 32], network.Parameters().First().DType))
+                network.Forward(x);
+            return counter.MultiplyAccumulates * (height / 32) * (width / 32);
+        }
+        finally
+        {
+            network.Train(training);
+        }
     }
 }

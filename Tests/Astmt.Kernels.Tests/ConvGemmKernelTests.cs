@@ -32,7 +32,7 @@ public class ConvGemmKernelTests
         using var da = Emu.Up(a);
         using var db = Emu.Up(b);
         using var dc = Emu.Up(c0);
-        Emu.Launch("gemm_tiled", new Dim3((uint)((N + 15) / 16), (uint)((M + 15) / 16)), new Dim3(16, 16), 0, dc, da, db, M, N, K, transA, transB, alpha, beta);
+        Emu.Launch("gemm_tiled", new Dim3((uint)((N + 15) / 16), (uint)((M + 15) / 16)), new Dim3(16, 16), 0, dc, da, db, M, N, K, transA == 1 ? M : K, transB == 1 ? K : N, transA, transB, alpha, beta);
         Oracle.Close(expected, Emu.Down(dc), 1e-4, 1e-4, "gemm");
     }
 

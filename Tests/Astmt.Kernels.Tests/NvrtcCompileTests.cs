@@ -30,6 +30,9 @@ public class NvrtcCompileTests
         var entries = Regex.Matches(result.Ptx, @"\.entry\s+(\w+)").Select(m => m.Groups[1].Value).Order().ToArray();
         Assert.That(entries, Is.EqualTo(KernelSources.KernelsOf(family).Order().ToArray()), $"PTX entries of {family}.cu");
         Assert.That(result.Ptx, Does.Contain($".target sm_{arch["compute_".Length..]}"));
+        // Tools/ptxas-report.sh asks for the PTX, to run ptxas on exactly what the engine loads.
+        var dump = Environment.GetEnvironmentVariable("ASTMT_PTX_DUMP_DIR");
+        if (!string.IsNullOrEmpty(dump)) File.WriteAllText(Path.Combine(dump, $"{family}-{arch}.ptx"), result.Ptx);
     }
 
     [Test]

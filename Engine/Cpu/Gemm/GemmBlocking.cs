@@ -28,8 +28,10 @@ internal readonly record struct GemmBlocking(int KC, int MC, int NC)
     /// <summary>Blocking for a kernel with the given register tile.</summary>
     public static GemmBlocking Compute(int mr, int nr)
     {
-        // Half of L1 for the B micro-panel leaves room for the A micro-panel and the C tile being updated.
-        int kc = Math.Clamp(CacheSizes.L1 / 2 / (nr * sizeof(float)) / 8 * 8, 64, 512);
+        // Two thirds of L1 for the B micro-panel leaves room for the streamed A micro-panel and the C tile. A longer kc
+        // also means fewer read-modify-write passes over C; measured on a 48 KiB L1 (kc 256 for NR = 32), this beat half
+        // of L1 by about 5% at 1024³ and 2048³.
+        int kc = Math.Clamp(CacheSizes.L1 * 2 / 3 / (nr * sizeof(float)) / 16 * 16, 64, 512);
         // Half of L2 for the packed A block.
         int mc = Math.Clamp(CacheSizes.L2 / 2 / (kc * sizeof(float)) / mr * mr, mr, 4096 / mr * mr);
         int nc = Math.Clamp(CacheSizes.L3 / 8 / (kc * sizeof(float)) / nr * nr, nr, 4096 / nr * nr);

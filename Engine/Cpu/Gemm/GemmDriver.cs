@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Astmt.Engine.Cpu;
 
 /// <summary>
@@ -60,6 +62,7 @@ internal static unsafe class GemmDriver
         public WorkItems Items;
         public int Next;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part, int parts)
         {
             int i;
@@ -71,7 +74,9 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>The loop nest over C[m0..m1, n0..n1]; m0 and n0 lie on the tile grid.</summary>
+    /// <summary>The loop nest over C[m0..m1, n0..n1]; m0 and n0 lie on the tile grid. Jitted fully optimised at once:
+    /// tiered compilation would otherwise run the first calls (a whole benchmark of small shapes) on unoptimised code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRect<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1)
         where TK : struct, IMicrokernel
     {
@@ -81,7 +86,7 @@ internal static unsafe class GemmDriver
         int kcStep = (g.K + kBlocks - 1) / kBlocks;
         int mcMax = Math.Min(blocking.MC, (m1 - m0 + mr - 1) / mr * mr);
         int ncMax = Math.Min(blocking.NC, (n1 - n0 + nr - 1) / nr * nr);
-        float* bufA = GemmScratch.A(mcMax * kcStep);
+        float* bufA = GemmScratch.A(mcMax * kcStep + GemmPacking.PackSlack);
         float* bufB = GemmScratch.B(ncMax * kcStep);
         float* tile = GemmScratch.Tile(mr * nr);
         nint ldc = g.Ldc;
@@ -116,18 +121,25 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>A partial tile goes through a full-size scratch tile so that it uses the microkernel's own arithmetic:
-    /// the result does not depend on whether an element happens to sit in an edge tile.</summary>
+    /// <summary>A partial tile is computed into a scratch tile with beta = 0 (so C's memory outside the matrix is never
+    /// touched) and merged with the kernel's own scalar update, which rounds exactly like its vector update: an element's
+    /// value does not depend on whether it sits in an edge tile. Panels of at most NR/2 columns use the half-width kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile<TK>(int kc, float* pa, float* pb, float* c, nint ldc, int rows, int cols, float alpha, float beta, float* tile)
         where TK : struct, IMicrokernel
     {
         int nr = TK.NR;
-        if (beta != 0f)
-            for (int r = 0; r < rows; r++)
-                for (int j = 0; j < cols; j++) tile[r * nr + j] = c[r * ldc + j];
-        TK.Run(kc, pa, pb, tile, nr, alpha, beta);
+        if (cols <= nr / 2) TK.RunHalf(kc, pa, pb, tile, nr, alpha);
+        else TK.Run(kc, pa, pb, tile, nr, alpha, 0f);
         for (int r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++) c[r * ldc + j] = tile[r * nr + j];
+        {
+            float* cr = c + r * ldc;
+            float* tr = tile + r * nr;
+            if (beta == 0f)
+                for (int j = 0; j < cols; j++) cr[j] = tr[j];
+            else
+                for (int j = 0; j < cols; j++) cr[j] = TK.Merge(beta, cr[j], tr[j]);
+        }
     }
 }
 
@@ -148,7 +160,11 @@ internal readonly record struct WorkItems(int RowBlocks, int ColBlocks, int Rows
             int rows = (mTiles + rb - 1) / rb * mr, cols = (nTiles + cb - 1) / cb * nr;
             // Splitting rows makes each item pack its own copy of B's columns, splitting columns its own copy of A's rows;
             // splitting the longer side keeps items square and that duplicated packing smallest relative to the work.
-            bool canRows = (mTiles + rb) / (rb + 1) >= 2, canCols = (nTiles + cb) / (cb + 1) >= 2;
+            // A split must also leave each item more multiply-adds than PackCostInMacs × the elements it packs: on thin
+            // problems (64×27 with k = 12288) extra items would only pack the same panels again.
+            int rowsIfSplit = (mTiles + rb) / (rb + 1) * mr, colsIfSplit = (nTiles + cb) / (cb + 1) * nr;
+            bool canRows = rowsIfSplit >= 2 * mr && WorthIt(rowsIfSplit, cols);
+            bool canCols = colsIfSplit >= 2 * nr && WorthIt(rows, colsIfSplit);
             if (canRows && (rows >= cols || !canCols)) rb++;
             else if (canCols) cb++;
             else break;
@@ -156,6 +172,11 @@ internal readonly record struct WorkItems(int RowBlocks, int ColBlocks, int Rows
         int rowsPer = (mTiles + rb - 1) / rb * mr, colsPer = (nTiles + cb - 1) / cb * nr;
         return new WorkItems((m + rowsPer - 1) / rowsPer, (n + colsPer - 1) / colsPer, rowsPer, colsPer);
     }
+
+    /// <summary>Roughly how many multiply-adds the microkernel does in the time packing moves one element.</summary>
+    private const int PackCostInMacs = 32;
+
+    private static bool WorthIt(int rows, int cols) => (long)rows * cols >= (long)PackCostInMacs * (rows + cols);
 
     public (int M0, int M1, int N0, int N1) Rect(int item, int m, int n)
     {

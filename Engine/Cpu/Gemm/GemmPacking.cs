@@ -9,8 +9,13 @@ namespace Astmt.Engine.Cpu;
 /// </summary>
 internal static unsafe class GemmPacking
 {
+    /// <summary>Floats the packing of A may write past the end of its block (see <see cref="Transpose8x8.RunRows"/>).</summary>
+    public const int PackSlack = 8;
+
     /// <summary>Packs op(A)[i0..i0+mc, p0..p0+kc] into ceil(mc/MR) micro-panels of kc×MR; panel t starts at dst + t·MR·kc.
-    /// A is M×K row-major with leading dimension lda (K×M when <paramref name="transposed"/>).</summary>
+    /// A is M×K row-major with leading dimension lda (K×M when <paramref name="transposed"/>). For MR &lt; 8 the buffer needs
+    /// <see cref="PackSlack"/> floats of room past the packed block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA<TK>(bool transposed, float* a, nint lda, int i0, int mc, int p0, int kc, float* dst)
         where TK : struct, IMicrokernel
     {
@@ -22,11 +27,16 @@ internal static unsafe class GemmPacking
             if (!transposed)
             {
                 int p8 = 0;
-                if (rows == 8 && mr == 8 && Transpose8x8.IsSupported)
+                if (rows == mr && mr <= 8 && Transpose8x8.IsSupported)
                 {
-                    // Eight rows × eight k at a time, transposed in registers.
+                    // MR rows × eight k at a time, transposed in registers.
                     float* src = a + (i0 + ir) * lda + p0;
-                    for (; p8 + 8 <= kc; p8 += 8) Transpose8x8.Run(src + p8, lda, d + (nint)p8 * 8, 8);
+                    for (; p8 + 8 <= kc; p8 += 8)
+                    {
+                        if ((p8 & 15) == 0) Transpose8x8.PrefetchRows(src + p8, lda, mr);
+                        if (mr == 8) Transpose8x8.Run(src + p8, lda, d + (nint)p8 * 8, 8);
+                        else Transpose8x8.RunRows(src + p8, lda, mr, d + (nint)p8 * mr, mr);
+                    }
                     if (p8 == kc) continue;
                 }
                 // Rows of A are contiguous along k: read each row once, scatter it with stride MR.
@@ -59,6 +69,7 @@ internal static unsafe class GemmPacking
 
     /// <summary>Packs op(B)[p0..p0+kc, j0..j0+nc] into ceil(nc/NR) micro-panels of kc×NR; panel t starts at dst + t·NR·kc.
     /// B is K×N row-major with leading dimension ldb (N×K when <paramref name="transposed"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB<TK>(bool transposed, float* b, nint ldb, int p0, int kc, int j0, int nc, float* dst)
         where TK : struct, IMicrokernel
     {
@@ -91,7 +102,11 @@ internal static unsafe class GemmPacking
                     for (; j8 + 8 <= cols; j8 += 8)
                     {
                         float* src = b + (j0 + jr + j8) * ldb + p0;
-                        for (int p = 0; p < kc8; p += 8) Transpose8x8.Run(src + p, ldb, d + (nint)p * nr + j8, nr);
+                        for (int p = 0; p < kc8; p += 8)
+                        {
+                            if ((p & 15) == 0) Transpose8x8.PrefetchRows(src + p, ldb, 8);
+                            Transpose8x8.Run(src + p, ldb, d + (nint)p * nr + j8, nr);
+                        }
                         for (int j = j8; j < j8 + 8; j++)
                             for (int p = kc8; p < kc; p++) d[(nint)p * nr + j] = src[(j - j8) * ldb + p];
                     }

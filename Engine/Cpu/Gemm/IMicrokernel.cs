@@ -16,4 +16,12 @@ internal unsafe interface IMicrokernel
     /// <summary>Computes one full tile. When <paramref name="beta"/> is 0, C is written without being read (BLAS semantics:
     /// NaN or garbage in C does not propagate). Otherwise each element becomes fma(beta, c, alpha·acc).</summary>
     static abstract void Run(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta);
+
+    /// <summary>The left half of a tile (NR/2 columns) with beta = 0: c = alpha·acc. For edge panels of at most NR/2
+    /// columns, which would otherwise cost a full tile. Column j accumulates exactly as in <see cref="Run"/>.</summary>
+    static abstract void RunHalf(int kc, float* pa, float* pb, float* c, nint ldc, float alpha);
+
+    /// <summary>The scalar form of the kernel's store: beta·c + t with the same rounding as its vector update, where t is
+    /// alpha·acc as stored by a beta = 0 call. Lets edge tiles merge into C bit-identically to full tiles.</summary>
+    static abstract float Merge(float beta, float c, float t);
 }

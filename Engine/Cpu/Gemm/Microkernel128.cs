@@ -51,6 +51,30 @@ internal unsafe struct Microkernel128 : IMicrokernel
         Update(c, c30, c31, va, vb);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunHalf(int kc, float* pa, float* pb, float* c, nint ldc, float alpha)
+    {
+        var c0 = Vector128<float>.Zero; var c1 = Vector128<float>.Zero; var c2 = Vector128<float>.Zero; var c3 = Vector128<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b = Vector128.Load(pb);
+            c0 = Vector128.MultiplyAddEstimate(Vector128.Create(pa[0]), b, c0);
+            c1 = Vector128.MultiplyAddEstimate(Vector128.Create(pa[1]), b, c1);
+            c2 = Vector128.MultiplyAddEstimate(Vector128.Create(pa[2]), b, c2);
+            c3 = Vector128.MultiplyAddEstimate(Vector128.Create(pa[3]), b, c3);
+            pa += 4;
+            pb += 8;
+        }
+        var va = Vector128.Create(alpha);
+        (c0 * va).Store(c);
+        (c1 * va).Store(c + 1 * ldc);
+        (c2 * va).Store(c + 2 * ldc);
+        (c3 * va).Store(c + 3 * ldc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Merge(float beta, float c, float t) => Vector128.MultiplyAddEstimate(Vector128.Create(beta), Vector128.Create(c), Vector128.Create(t)).ToScalar();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Update(float* c, Vector128<float> acc0, Vector128<float> acc1, Vector128<float> va, Vector128<float> vb)
     {

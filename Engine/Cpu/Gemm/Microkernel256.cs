@@ -64,6 +64,34 @@ internal unsafe struct Microkernel256 : IMicrokernel
         Update(c, c50, c51, va, vb);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunHalf(int kc, float* pa, float* pb, float* c, nint ldc, float alpha)
+    {
+        var c0 = Vector256<float>.Zero; var c1 = Vector256<float>.Zero; var c2 = Vector256<float>.Zero; var c3 = Vector256<float>.Zero; var c4 = Vector256<float>.Zero; var c5 = Vector256<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b = Vector256.Load(pb);
+            c0 = Fma.MultiplyAdd(Vector256.Create(pa[0]), b, c0);
+            c1 = Fma.MultiplyAdd(Vector256.Create(pa[1]), b, c1);
+            c2 = Fma.MultiplyAdd(Vector256.Create(pa[2]), b, c2);
+            c3 = Fma.MultiplyAdd(Vector256.Create(pa[3]), b, c3);
+            c4 = Fma.MultiplyAdd(Vector256.Create(pa[4]), b, c4);
+            c5 = Fma.MultiplyAdd(Vector256.Create(pa[5]), b, c5);
+            pa += 6;
+            pb += 16;
+        }
+        var va = Vector256.Create(alpha);
+        (c0 * va).Store(c);
+        (c1 * va).Store(c + 1 * ldc);
+        (c2 * va).Store(c + 2 * ldc);
+        (c3 * va).Store(c + 3 * ldc);
+        (c4 * va).Store(c + 4 * ldc);
+        (c5 * va).Store(c + 5 * ldc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Merge(float beta, float c, float t) => MathF.FusedMultiplyAdd(beta, c, t);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Update(float* c, Vector256<float> acc0, Vector256<float> acc1, Vector256<float> va, Vector256<float> vb)
     {

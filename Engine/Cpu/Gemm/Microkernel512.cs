@@ -81,6 +81,38 @@ internal unsafe struct Microkernel512 : IMicrokernel
         Update(c, c70, c71, va, vb);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunHalf(int kc, float* pa, float* pb, float* c, nint ldc, float alpha)
+    {
+        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero; var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero; var c4 = Vector512<float>.Zero; var c5 = Vector512<float>.Zero; var c6 = Vector512<float>.Zero; var c7 = Vector512<float>.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            var b = Vector512.Load(pb);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[0]), b, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[1]), b, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[2]), b, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[3]), b, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[4]), b, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[5]), b, c5);
+            c6 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[6]), b, c6);
+            c7 = Avx512F.FusedMultiplyAdd(Vector512.Create(pa[7]), b, c7);
+            pa += 8;
+            pb += 32;
+        }
+        var va = Vector512.Create(alpha);
+        (c0 * va).Store(c);
+        (c1 * va).Store(c + 1 * ldc);
+        (c2 * va).Store(c + 2 * ldc);
+        (c3 * va).Store(c + 3 * ldc);
+        (c4 * va).Store(c + 4 * ldc);
+        (c5 * va).Store(c + 5 * ldc);
+        (c6 * va).Store(c + 6 * ldc);
+        (c7 * va).Store(c + 7 * ldc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Merge(float beta, float c, float t) => MathF.FusedMultiplyAdd(beta, c, t);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Update(float* c, Vector512<float> acc0, Vector512<float> acc1, Vector512<float> va, Vector512<float> vb)
     {

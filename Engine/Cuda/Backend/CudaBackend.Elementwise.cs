@@ -48,6 +48,20 @@ public sealed partial class CudaBackend
             new KernelArgs().Ptr(F32("binary", y)).Ptr(Ptr(a)).Ptr(Ptr(b)).Int(op).Struct(shape).Long(y.Numel));
     }
 
+    /// <summary>Makes a strided float32 view on this device contiguous (Kernels/elementwise.cu gather_strided_f32).</summary>
+    private unsafe void GatherStrided(Tensor source, Tensor destination)
+    {
+        if (source.Rank > 6) throw new NotSupportedException($"Strided copies on the device support up to 6 dimensions; got {source.Describe()}.");
+        var shape = new Broadcast6();
+        int pad = 6 - source.Rank;
+        for (int d = 0; d < 6; d++)
+        {
+            shape.Size[d] = d < pad ? 1 : source.Shape[d - pad];
+            shape.AStride[d] = d < pad ? 0 : source.Strides[d - pad];
+        }
+        LaunchElements("gather_strided_f32", destination.Numel, new KernelArgs().Ptr(F32("contiguous", destination)).Ptr(Ptr(source)).Struct(shape).Long(destination.Numel));
+    }
+
     // The element stride of operand t along output dimension yd (right-aligned); 0 where t is broadcast.
     private static int StrideFor(Tensor t, int yd, int yRank)
     {

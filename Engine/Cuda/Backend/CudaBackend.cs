@@ -70,6 +70,12 @@ public sealed unsafe partial class CudaBackend : IDeviceBackend, IDeviceOps
     /// <inheritdoc />
     public void Copy(Tensor source, Tensor destination)
     {
+        if (!source.IsContiguous && destination.IsContiguous && source.Device == destination.Device && source.DType == DType.Float32
+            && ShapeUtil.Same(source.Shape, destination.Shape))
+        {
+            GatherStrided(source, destination);
+            return;
+        }
         if (!source.IsContiguous || !destination.IsContiguous)
             throw new ArgumentException($"Device copy needs contiguous tensors; got {source.Describe()} → {destination.Describe()}.");
         if (source.DType != destination.DType || source.Numel != destination.Numel)

@@ -54,7 +54,13 @@ public sealed class Conv2d : Module<Tensor, Tensor>
     public Tensor? Bias => GetParameter("bias");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation);
+    public override Tensor Forward(Tensor input)
+    {
+        var y = F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation);
+        // B·K·P·Q outputs, each a dot product over C·R·S taps.
+        FlopCounter.Current?.Add((long)y.Shape[0] * OutChannels * y.Shape[2] * y.Shape[3] * InChannels * KernelSize * KernelSize);
+        return y;
+    }
 
     /// <inheritdoc />
     public override string TypeName => "Conv2d";

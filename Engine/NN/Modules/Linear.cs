@@ -31,7 +31,12 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor? Bias => GetParameter("bias");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Linear(input, Weight, Bias);
+    public override Tensor Forward(Tensor input)
+    {
+        var y = F.Linear(input, Weight, Bias);
+        FlopCounter.Current?.Add((long)(y.Numel / OutFeatures) * OutFeatures * InFeatures);
+        return y;
+    }
 
     /// <inheritdoc />
     public override string TypeName => "Linear";

@@ -20,6 +20,11 @@ internal static class MaxPoolKernels
             for (int c = c0; c < c1; c++)
             {
                 int xp = xOff + c * inPlane, yp = c * outPlane;
+                if (kernel == 2 && stride == 2 && padding == 0)
+                {
+                    Window2x2(x, xp, y, indices, yp, w, p, q);
+                    continue;
+                }
                 for (int oh = 0; oh < p; oh++)
                 {
                     int h0 = oh * stride - padding, h1 = Math.Min(h0 + kernel, h);
@@ -43,6 +48,31 @@ internal static class MaxPoolKernels
                 }
             }
         });
+    }
+
+    // SegNet's 2x2/2 pool: every window is inside the plane, so the four taps are read directly. The comparisons run in the
+    // general loop's scan order, so ties and NaNs resolve identically.
+    private static void Window2x2<T>(T[] x, int xp, T[] y, long[] indices, int yp, int w, int p, int q) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int oh = 0; oh < p; oh++)
+        {
+            int r0 = xp + 2 * oh * w, r1 = r0 + w, o = yp + oh * q;
+            int top = 2 * oh * w;
+            for (int ow = 0; ow < q; ow++)
+            {
+                int iw = 2 * ow;
+                T best = x[r0 + iw];
+                int arg = top + iw;
+                T v = x[r0 + iw + 1];
+                if (v > best || T.IsNaN(v)) { best = v; arg = top + iw + 1; }
+                v = x[r1 + iw];
+                if (v > best || T.IsNaN(v)) { best = v; arg = top + w + iw; }
+                v = x[r1 + iw + 1];
+                if (v > best || T.IsNaN(v)) { best = v; arg = top + w + iw + 1; }
+                y[o + ow] = best;
+                indices[o + ow] = arg;
+            }
+        }
     }
 
     /// <summary>dst [B·C, H·W] = 0, then dst[plane, indices[plane, j]] += values[plane, j] for every j of values [B·C, P·Q].</summary>

@@ -7,6 +7,8 @@ namespace Astmt.Engine.Ops;
 /// <summary>
 /// CPU resize and its transpose. The per-axis taps are computed once per call into pooled arrays; planes (b,c) are split over
 /// the threads, and each plane is computed by one thread in a fixed order, so results do not depend on the thread count.
+/// Bilinear is separable: each output row first blends its two source rows (a vector loop over the input width), then reads
+/// two taps of that blend per output column; the transpose runs the same two steps backwards.
 /// </summary>
 internal static class ResizeKernels
 {
@@ -15,31 +17,18 @@ internal static class ResizeKernels
     {
         var geo = g;
         using var taps = new AxisTaps<T>(geo);
+        var t = taps;
         int inPlane = geo.InH * geo.InW, outPlane = geo.OutH * geo.OutW;
-        int[] hi = taps.H, wi = taps.W;
-        T[] hl = taps.HL, wl = taps.WL;
         Parallelism.For(0, geo.B * geo.C, Math.Max(1, (1 << 14) / Math.Max(1, outPlane)), (p0, p1) =>
         {
-            for (int p = p0; p < p1; p++)
+            var blend = BufferPool.Rent<T>(geo.InW, clear: false);
+            try
             {
-                int xp = xOff + p * inPlane, yp = p * outPlane;
-                for (int oh = 0; oh < geo.OutH; oh++)
-                {
-                    int r0 = xp + hi[2 * oh] * geo.InW, r1 = xp + hi[2 * oh + 1] * geo.InW;
-                    T a0 = hl[2 * oh], a1 = hl[2 * oh + 1];
-                    int yr = yp + oh * geo.OutW;
-                    if (geo.Mode == ResizeMode.Nearest)
-                    {
-                        for (int ow = 0; ow < geo.OutW; ow++) y[yr + ow] = x[r0 + wi[2 * ow]];
-                        continue;
-                    }
-                    for (int ow = 0; ow < geo.OutW; ow++)
-                    {
-                        int c0 = wi[2 * ow], c1 = wi[2 * ow + 1];
-                        T b0 = wl[2 * ow], b1 = wl[2 * ow + 1];
-                        y[yr + ow] = a0 * (b0 * x[r0 + c0] + b1 * x[r0 + c1]) + a1 * (b0 * x[r1 + c0] + b1 * x[r1 + c1]);
-                    }
-                }
+                for (int p = p0; p < p1; p++) ForwardPlane(geo, t, x, xOff + p * inPlane, y, p * outPlane, blend);
+            }
+            finally
+            {
+                BufferPool.Return(blend);
             }
         });
     }
@@ -49,38 +38,70 @@ internal static class ResizeKernels
     {
         var geo = g;
         using var taps = new AxisTaps<T>(geo);
+        var t = taps;
         int inPlane = geo.InH * geo.InW, outPlane = geo.OutH * geo.OutW;
-        int[] hi = taps.H, wi = taps.W;
-        T[] hl = taps.HL, wl = taps.WL;
         Parallelism.For(0, geo.B * geo.C, Math.Max(1, (1 << 14) / Math.Max(1, outPlane)), (p0, p1) =>
         {
-            for (int p = p0; p < p1; p++)
+            var spread = BufferPool.Rent<T>(geo.InW, clear: false);
+            try
             {
-                int xp = p * inPlane, yp = gyOff + p * outPlane;
-                gx.AsSpan(xp, inPlane).Clear();
-                for (int oh = 0; oh < geo.OutH; oh++)
-                {
-                    int r0 = xp + hi[2 * oh] * geo.InW, r1 = xp + hi[2 * oh + 1] * geo.InW;
-                    T a0 = hl[2 * oh], a1 = hl[2 * oh + 1];
-                    int yr = yp + oh * geo.OutW;
-                    if (geo.Mode == ResizeMode.Nearest)
-                    {
-                        for (int ow = 0; ow < geo.OutW; ow++) gx[r0 + wi[2 * ow]] += gy[yr + ow];
-                        continue;
-                    }
-                    for (int ow = 0; ow < geo.OutW; ow++)
-                    {
-                        int c0 = wi[2 * ow], c1 = wi[2 * ow + 1];
-                        T b0 = wl[2 * ow], b1 = wl[2 * ow + 1];
-                        T v = gy[yr + ow];
-                        gx[r0 + c0] += a0 * b0 * v;
-                        gx[r0 + c1] += a0 * b1 * v;
-                        gx[r1 + c0] += a1 * b0 * v;
-                        gx[r1 + c1] += a1 * b1 * v;
-                    }
-                }
+                for (int p = p0; p < p1; p++) BackwardPlane(geo, t, gy, gyOff + p * outPlane, gx, p * inPlane, spread);
+            }
+            finally
+            {
+                BufferPool.Return(spread);
             }
         });
+    }
+
+    private static void ForwardPlane<T>(in ResizeGeometry g, in AxisTaps<T> t, T[] x, int xp, T[] y, int yp, T[] blend)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int[] hi = t.H, wi = t.W;
+        T[] hl = t.HL, wl = t.WL;
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            int r0 = xp + hi[2 * oh] * g.InW, r1 = xp + hi[2 * oh + 1] * g.InW, yr = yp + oh * g.OutW;
+            if (g.Mode == ResizeMode.Nearest)
+            {
+                for (int ow = 0; ow < g.OutW; ow++) y[yr + ow] = x[r0 + wi[2 * ow]];
+                continue;
+            }
+            // Blend the two source rows across the whole input width, then read two taps of the blend per output column.
+            VectorMath.Axpby<T>(blend, x.AsSpan(r0, g.InW), hl[2 * oh], x.AsSpan(r1, g.InW), hl[2 * oh + 1]);
+            for (int ow = 0; ow < g.OutW; ow++)
+                y[yr + ow] = wl[2 * ow] * blend[wi[2 * ow]] + wl[2 * ow + 1] * blend[wi[2 * ow + 1]];
+        }
+    }
+
+    private static void BackwardPlane<T>(in ResizeGeometry g, in AxisTaps<T> t, T[] gy, int yp, T[] gx, int xp, T[] spread)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int[] hi = t.H, wi = t.W;
+        T[] hl = t.HL, wl = t.WL;
+        gx.AsSpan(xp, g.InH * g.InW).Clear();
+        for (int oh = 0; oh < g.OutH; oh++)
+        {
+            int r0 = xp + hi[2 * oh] * g.InW, r1 = xp + hi[2 * oh + 1] * g.InW, yr = yp + oh * g.OutW;
+            if (g.Mode == ResizeMode.Nearest)
+            {
+                for (int ow = 0; ow < g.OutW; ow++) gx[r0 + wi[2 * ow]] += gy[yr + ow];
+                continue;
+            }
+            // Spread the output row over the input width, then add it to the two source rows with their weights.
+            var s = spread.AsSpan(0, g.InW);
+            s.Clear();
+            for (int ow = 0; ow < g.OutW; ow++)
+            {
+                T v = gy[yr + ow];
+                s[wi[2 * ow]] += wl[2 * ow] * v;
+                s[wi[2 * ow + 1]] += wl[2 * ow + 1] * v;
+            }
+            var row0 = gx.AsSpan(r0, g.InW);
+            VectorMath.Axpby<T>(row0, row0, T.One, s, hl[2 * oh]);
+            var row1 = gx.AsSpan(r1, g.InW);
+            VectorMath.Axpby<T>(row1, row1, T.One, s, hl[2 * oh + 1]);
+        }
     }
 
     /// <summary>Interleaved (i0, i1) indices and (l0, l1) weights per output row and column, in pooled arrays; weights are

@@ -118,6 +118,14 @@ public class ModuleForwardTests
         foreach (var (name, p) in net.NamedParameters())
             Assert.That(p.Grad, Is.Not.Null.And.Property("Shape").EqualTo(p.Shape), name);
         net.ZeroGrad();
+        Assert.That(net.Parameters().All(p => p.Grad!.ToDoubleArray().All(v => v == 0)), Is.True);
+        Engine.Ops.F.Sum(net.Forward(x)).Backward();
+        var once = net.Parameters().Select(p => p.Grad!.ToDoubleArray()).ToList();
+        Engine.Ops.F.Sum(net.Forward(x)).Backward();
+        var twice = net.Parameters().Select(p => p.Grad!.ToDoubleArray()).ToList();
+        for (int k = 0; k < once.Count; k++)
+            Numeric.AssertClose(once[k].Select(v => 2 * v).ToArray(), twice[k], 1e-5, 1e-5, "gradients accumulate across backward calls");
+        net.ZeroGrad(setToNone: true);
         Assert.That(net.Parameters().All(p => p.Grad == null), Is.True);
     }
 }

@@ -123,9 +123,11 @@ public class ModuleTests
     {
         var conv = new Conv2d(1, 1, 1);
         conv.Weight.Grad = Tensor.Ones([1, 1, 1, 1]);
-        conv.ZeroGrad(setToNone: false);
-        Assert.That(conv.Weight.Grad!.ToDoubleArray(), Is.All.EqualTo(0.0));
+        var buffer = conv.Weight.Grad;
         conv.ZeroGrad();
+        Assert.That(conv.Weight.Grad, Is.SameAs(buffer), "the default keeps the buffer for the next accumulation");
+        Assert.That(conv.Weight.Grad!.ToDoubleArray(), Is.All.EqualTo(0.0));
+        conv.ZeroGrad(setToNone: true);
         Assert.That(conv.Weight.Grad, Is.Null);
     }
 

@@ -159,8 +159,9 @@ public class ConvTests
         var expected = Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
         var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
         ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out var gwRef);
-        int previous = Conv2dKernels.MaxBandElements;
+        int previous = Conv2dKernels.MaxBandElements, previousColumns = Conv2dKernels.MinBandColumns;
         Conv2dKernels.MaxBandElements = bandElements;
+        Conv2dKernels.MinBandColumns = 1;
         try
         {
             Numeric.AssertClose(expected, F.Conv2d(x, w, b, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), 1e-12, 1e-12, "banded forward");
@@ -170,6 +171,7 @@ public class ConvTests
         finally
         {
             Conv2dKernels.MaxBandElements = previous;
+            Conv2dKernels.MinBandColumns = previousColumns;
         }
     }
 

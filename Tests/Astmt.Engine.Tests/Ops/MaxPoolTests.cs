@@ -33,6 +33,19 @@ public class MaxPoolTests
 
     [TestCase(2, 2, 0)]
     [TestCase(3, 2, 1)]
+    public void NaNPropagatesAndTheLastNaNWins(int kernel, int stride, int padding)
+    {
+        // PyTorch's rule (val > max || isnan(val)): a NaN beats every number, and a later NaN replaces an earlier one.
+        double nan = double.NaN;
+        var x = Tensor.FromArray(new[] { 1, nan, 3, 2, 0, 5, nan, 1 }, 1, 1, 2, 4);
+        var (y, idx) = F.MaxPool2dWithIndices(x, kernel, stride, padding);
+        var (expected, expectedIdx) = ReferenceWithNaN(x.ToDoubleArray(), x.Shape, kernel, stride, padding);
+        Assert.That(y.ToDoubleArray(), Is.EqualTo(expected));
+        Assert.That(idx.ToArray<long>(), Is.EqualTo(expectedIdx));
+    }
+
+    [TestCase(2, 2, 0)]
+    [TestCase(3, 2, 1)]
     public void GradientsMatchFiniteDifferences(int kernel, int stride, int padding)
     {
         var rng = new Random(32);
@@ -112,7 +125,29 @@ public class MaxPoolTests
             Does.Contain("shape of the values"));
     }
 
-    // ---------------------------------------------------------------- float64 oracle
+    // ---------------------------------------------------------------- float64 oracles
+
+    private static (double[] Values, long[] Indices) ReferenceWithNaN(double[] x, int[] shape, int k, int s, int pad)
+    {
+        int h = shape[2], w = shape[3], p = (h + 2 * pad - k) / s + 1, q = (w + 2 * pad - k) / s + 1;
+        var y = new double[p * q];
+        var idx = new long[p * q];
+        for (int i = 0; i < p; i++)
+        for (int j = 0; j < q; j++)
+        {
+            double best = double.NegativeInfinity;
+            long arg = Math.Max(i * s - pad, 0) * w + Math.Max(j * s - pad, 0);
+            for (int hh = Math.Max(i * s - pad, 0); hh < Math.Min(i * s - pad + k, h); hh++)
+            for (int ww = Math.Max(j * s - pad, 0); ww < Math.Min(j * s - pad + k, w); ww++)
+            {
+                double v = x[hh * w + ww];
+                if (v > best || double.IsNaN(v)) { best = v; arg = hh * w + ww; }
+            }
+            y[i * q + j] = best;
+            idx[i * q + j] = arg;
+        }
+        return (y, idx);
+    }
 
     private static (double[] Values, long[] Indices) Reference(double[] x, int[] shape, int k, int s, int pad, out int p, out int q)
     {

@@ -1,6 +1,7 @@
 using Astmt.Engine;
 using Astmt.Engine.Autograd;
 using Astmt.Engine.IO;
+using Astmt.Engine.NN;
 using Astmt.Engine.Ops;
 using Astmt.Models.Losses;
 using Astmt.Models.Mtan;
@@ -58,8 +59,7 @@ public class MtanGoldenTests
         var model = MtanModels.Create("mtan-segnet", new MtanModelOptions { Width = g.Width, Initialize = false });
         Assert.That(((MtanSegNet)model).Filters, Is.EqualTo(file.Metadata["filters"].Split(',').Select(int.Parse)));
         model.To(g.DType);
-        var state = file.Keys.Where(k => k.StartsWith("state.", StringComparison.Ordinal)).ToDictionary(k => k["state.".Length..], file.Get);
-        model.LoadStateDict(state);
+        model.LoadSafeTensors(FixturePaths.Get(g.File), strict: true, prefix: "state.");
         return model;
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Astmt.Bench.Measurement;
 using Astmt.Engine.Cpu;
 
 namespace Astmt.Bench.Commands;
@@ -27,12 +28,19 @@ internal sealed class CommonOptions
 
     public Option<FileInfo?> Json { get; } = new("--json") { Description = "Also write the results to this JSON file." };
 
+    public Option<string> Clock { get; } = new("--clock")
+    {
+        Description = "wall (default) or thread-cpu (CPU time of the calling thread; --threads 1 only, for fair numbers on a shared machine).",
+        DefaultValueFactory = _ => "wall",
+    };
+
     public void AddTo(Command command)
     {
         command.Options.Add(Threads);
         command.Options.Add(Warmup);
         command.Options.Add(Reps);
         command.Options.Add(Json);
+        command.Options.Add(Clock);
     }
 
     /// <summary>Reads and checks the shared values and applies the thread count to the engine.</summary>
@@ -42,10 +50,19 @@ internal sealed class CommonOptions
         if (threads < 1) throw new ArgumentException($"--threads must be at least 1, got {threads}.");
         if (warmup < 0) throw new ArgumentException($"--warmup must be at least 0, got {warmup}.");
         if (reps < 1) throw new ArgumentException($"--reps must be at least 1, got {reps}.");
+        var clock = result.GetValue(Clock) switch
+        {
+            "wall" => ClockKind.Wall,
+            "thread-cpu" => ClockKind.ThreadCpu,
+            var other => throw new ArgumentException($"--clock must be wall or thread-cpu, got '{other}'."),
+        };
+        if (clock == ClockKind.ThreadCpu && threads != 1)
+            throw new ArgumentException($"--clock thread-cpu measures only the calling thread, so it needs --threads 1 (got {threads}).");
         Parallelism.Threads = threads;
-        return new RunSettings(threads, warmup, reps, result.GetValue(Json));
+        Sampler.Clock = clock;
+        return new RunSettings(threads, warmup, reps, result.GetValue(Json), clock);
     }
 }
 
 /// <summary>The shared settings of one benchmark invocation.</summary>
-internal sealed record RunSettings(int Threads, int Warmup, int Reps, FileInfo? Json);
+internal sealed record RunSettings(int Threads, int Warmup, int Reps, FileInfo? Json, ClockKind Clock);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Astmt.Bench.Measurement;
 
 /// <summary>Timing of one workload: median, min and max over the timed runs, and the GC collections during them.</summary>
@@ -16,6 +14,9 @@ internal sealed record Sample(double MedianMs, double MinMs, double MaxMs, int R
 /// </summary>
 internal static class Sampler
 {
+    /// <summary>The clock timed runs read (<c>--clock</c>); wall time unless set.</summary>
+    public static ClockKind Clock { get; set; } = ClockKind.Wall;
+
     public static Sample Measure(Action run, int warmup, int reps) => Alternate(run, null, warmup, reps).Ours;
 
     public static (Sample Ours, Sample? Reference) Alternate(Action ours, Action? reference, int warmup, int reps)
@@ -39,11 +40,11 @@ internal static class Sampler
     private static double Time(Action run, ref int gcCount)
     {
         int gc0 = GC.CollectionCount(0);
-        long t0 = Stopwatch.GetTimestamp();
+        double t0 = Clocks.NowMs(Clock);
         run();
-        long t1 = Stopwatch.GetTimestamp();
+        double t1 = Clocks.NowMs(Clock);
         gcCount += GC.CollectionCount(0) - gc0;
-        return (t1 - t0) * 1000.0 / Stopwatch.Frequency;
+        return t1 - t0;
     }
 
     private static Sample Summarise(double[] ms, int gc)
