@@ -190,9 +190,15 @@ def convert(dataset, root, out, size, limit):
                 break
             for name, array in sample.items():
                 if size:
+                    original = array
                     array = resize(array, size[0], size[1], INTERPOLATION.get(name, 'nearest'))
+                    if name == 'image':
+                        array = np.clip(array, 0, 255)  # cv2 saturates uint8 images after its bicubic overshoot
                     if name == 'normals':
-                        array = renormalise(array)
+                        # Void normals are zero vectors; the cubic kernel would blur them into their neighbours, so the
+                        # void mask is resized with nearest and applied after re-normalising.
+                        valid = resize((np.abs(original).sum(axis=2) > 0).astype(np.float32), size[0], size[1], 'nearest') > 0
+                        array = np.where(valid[..., None], renormalise(array), 0).astype(np.float32)
                 if name == 'image':
                     if shape is not None and array.shape[:2] != shape:
                         sys.exit(f"convert_astmt.py: '{image_id}' is {array.shape[:2]}, earlier images are {shape}; "

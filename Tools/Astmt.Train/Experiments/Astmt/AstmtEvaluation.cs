@@ -17,12 +17,12 @@ internal sealed class AstmtEvaluation : IEvaluation
 {
     private readonly AstmtExperiment _experiment;
     private readonly Dictionary<string, double> _lossSums = [];
+    private readonly Dictionary<string, int> _lossImages = [];
     private readonly Dictionary<string, ConfusionMatrix> _confusion = [];
     private readonly NormalErrorMeter _normals = new(MetricAveraging.WholeSplit) { NormalizePrediction = true, MaskFromNorm = true };
     private readonly DepthErrorMeter _depth = new(MetricAveraging.WholeSplit);
     private readonly SaliencyMeter _saliency = new();
     private readonly EdgeMeter _edges = new();
-    private int _images;
 
     public AstmtEvaluation(AstmtExperiment experiment)
     {
@@ -44,7 +44,10 @@ internal sealed class AstmtEvaluation : IEvaluation
             {
                 using (Autograd.NoGrad())
                 using (var loss = AstmtLosses.For(task, prediction, truth, _experiment.Options.Network.EdgePositiveWeight))
+                {
                     _lossSums[task.Name] = _lossSums.GetValueOrDefault(task.Name) + loss.Item() * b;
+                    _lossImages[task.Name] = _lossImages.GetValueOrDefault(task.Name) + b;
+                }
             }
             var raw = prediction.ToArray<float>();
             var gt = truth.ToArray<float>();
@@ -76,7 +79,6 @@ internal sealed class AstmtEvaluation : IEvaluation
             }
             prediction.Dispose();
         }
-        _images += b;
     }
 
     public EvaluationResult Finish()
@@ -85,7 +87,8 @@ internal sealed class AstmtEvaluation : IEvaluation
         var metrics = new Dictionary<string, IReadOnlyDictionary<string, double>>();
         foreach (var task in _experiment.NetworkTasks)
         {
-            losses[task.Name] = _images > 0 && _lossSums.TryGetValue(task.Name, out double s) ? s / _images : double.NaN;
+            // Batches in which the task has no labelled pixel have no loss (as in training); NaN only if no batch had one.
+            losses[task.Name] = _lossImages.TryGetValue(task.Name, out int n) && n > 0 ? _lossSums[task.Name] / n : double.NaN;
             metrics[task.Name] = task.Kind switch
             {
                 AstmtTaskKind.Edge => Edge(),
