@@ -106,7 +106,7 @@ public sealed class AstmtNetwork : Module
     {
         if (x.Rank != 4 || x.Shape[1] != 3) throw new ArgumentException($"AstmtNetwork: expected an RGB batch [B,3,H,W], got {x.Describe()}.");
         TaskIndex(task);
-        var y = F.MaxPool2d(F.Relu(_bn1.Forward(_conv1.Forward(x))), 3, 2, 1);
+        var y = F.MaxPool2d(TaskNorm.ApplyRelu(_bn1, _conv1.Forward(x), task), 3, 2, 1);
         var low = _layers[0].Forward(y, task);
         var high = _layers[3].Forward(_layers[2].Forward(_layers[1].Forward(low, task), task), task);
         return new EncoderOutput(low, high);

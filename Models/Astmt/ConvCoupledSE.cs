@@ -52,7 +52,7 @@ public sealed class ConvCoupledSE : TaskModule
     {
         var y = _process.Forward(x);
         if (_adapt != null) y = F.Add(y, _adapt[task].Forward(x));
-        y = F.Relu(TaskNorm.Apply(_norm, y, task));
+        y = TaskNorm.ApplyRelu(_norm, y, task);
         return _se == null ? y : _se.Forward(y, task);
     }
 

@@ -46,6 +46,12 @@ public sealed class SEBottleneck : TaskModule
         if (downsample != null) _downsample = RegisterModule("downsample", downsample);
     }
 
+    /// <summary>The 3×3 conv (its dilation is the stage's).</summary>
+    public Conv2d Conv2 => _conv2;
+
+    /// <summary>The first 1×1 conv (it carries the stride).</summary>
+    public Conv2d Conv1 => _conv1;
+
     /// <summary>The block's SE (per task or shared).</summary>
     public SqueezeExcitation Squeeze => _se;
 
@@ -55,10 +61,10 @@ public sealed class SEBottleneck : TaskModule
     /// <inheritdoc />
     public override Tensor Forward(Tensor x, string task)
     {
-        var out1 = F.Relu(TaskNorm.Apply(_bn1, _conv1.Forward(x), task));
+        var out1 = TaskNorm.ApplyRelu(_bn1, _conv1.Forward(x), task);
         var y = _conv2.Forward(out1);
         if (_adapt != null) y = F.Add(_adapt[task].Forward(out1), y);
-        var out2 = F.Relu(TaskNorm.Apply(_bn2, y, task));
+        var out2 = TaskNorm.ApplyRelu(_bn2, y, task);
         var out3 = _se.Forward(TaskNorm.Apply(_bn3, _conv3.Forward(out2), task), task);
         var residual = _downsample == null ? x : _downsample.Forward(x, task);
         return F.Relu(F.Add(out3, residual));

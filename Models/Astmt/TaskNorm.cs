@@ -1,5 +1,6 @@
 using Astmt.Engine;
 using Astmt.Engine.NN;
+using Astmt.Engine.Ops;
 
 namespace Astmt.Models.Astmt;
 
@@ -16,10 +17,32 @@ internal static class TaskNorm
         tasks == null ? new BatchNorm2d(channels) : new ModuleDict<BatchNorm2d>(tasks.Select(t => KeyValuePair.Create(t, new BatchNorm2d(channels))));
 
     /// <summary>Applies the batch norm of <paramref name="task"/> (or the shared one).</summary>
-    public static Tensor Apply(Module norm, Tensor x, string task) => norm switch
+    public static Tensor Apply(Module norm, Tensor x, string task) => Select(norm, task).Forward(x);
+
+    /// <summary>ReLU(batch norm of <paramref name="task"/>) in one fused pass (forward and backward), with the same running-statistics
+    /// and counter updates as <see cref="BatchNorm2d.Forward"/>.</summary>
+    public static Tensor ApplyRelu(Module norm, Tensor x, string task)
     {
-        BatchNorm2d shared => shared.Forward(x),
-        ModuleDict<BatchNorm2d> perTask => perTask[task].Forward(x),
+        var bn = Select(norm, task);
+        if (x.Rank != 4 || x.Shape[1] != bn.NumFeatures)
+            throw new ArgumentException($"BatchNorm2d({bn.NumFeatures}): expected input [B,{bn.NumFeatures},H,W], got {x.Describe()}.");
+        var runningMean = bn.RunningMean;
+        if (bn.Training && bn.NumBatchesTracked is { } counter) Increment(counter);
+        return F.BatchNormRelu2d(x, bn.Weight, bn.Bias, runningMean, bn.RunningVar, bn.Training || runningMean == null, bn.Momentum, bn.Eps);
+    }
+
+    private static BatchNorm2d Select(Module norm, string task) => norm switch
+    {
+        BatchNorm2d shared => shared,
+        ModuleDict<BatchNorm2d> perTask => perTask[task],
         _ => throw new InvalidOperationException($"TaskNorm: unexpected module {norm.TypeName}."),
     };
+
+    private static void Increment(Tensor counter)
+    {
+        if (counter.Device.IsCpu) { counter.Span<long>()[0]++; return; }
+        using var host = counter.To(Device.Cpu);
+        host.Span<long>()[0]++;
+        counter.CopyFrom(host);
+    }
 }

@@ -24,7 +24,8 @@ public static class MtanModels
     public static MultiTaskNetwork Create(string name, MtanModelOptions? options = null)
     {
         var o = options ?? new MtanModelOptions();
-        int classes = MtanTasks.ClassCount(o.Dataset);
+        int classes = o.ClassCount ?? MtanTasks.ClassCount(o.Dataset);
+        if (classes < 1) throw new ArgumentOutOfRangeException(nameof(options), classes, "MTAN models need at least one semantic class.");
         var tasks = MtanTasks.For(o.Dataset);
         var standard = SegNetBackbone.ScaleFilters(StandardFilters, o.Width);
         MultiTaskNetwork network;

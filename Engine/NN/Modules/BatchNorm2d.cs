@@ -48,15 +48,25 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
     public Tensor? NumBatchesTracked => GetBuffer("num_batches_tracked");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => Run(input, relu: false);
+
+    /// <summary>max(<see cref="Forward"/>(input), 0) as one fused op (<see cref="F.BatchNormRelu2d"/>): what <see cref="Sequential"/>
+    /// runs for a BatchNorm2d followed by a ReLU, saving the intermediate tensor and a pass forward and backward.</summary>
+    public Tensor ForwardRelu(Tensor input) => Run(input, relu: true);
+
+    private Tensor Run(Tensor input, bool relu)
     {
         if (input.Rank != 4 || input.Shape[1] != NumFeatures)
             throw new ArgumentException($"BatchNorm2d({NumFeatures}): expected input [B,{NumFeatures},H,W], got {input.Describe()}.");
+        if (Training && input.Shape[0] * input.Shape[2] * input.Shape[3] == 1)
+            throw new ArgumentException($"BatchNorm2d({NumFeatures}): training needs more than one value per channel to estimate a variance, got {input.Describe()} (as PyTorch).");
         var runningMean = RunningMean;
         var runningVar = RunningVar;
         bool useBatchStats = Training || runningMean == null;
         if (Training && NumBatchesTracked is { } counter) Increment(counter);
-        return F.BatchNorm2d(input, Weight, Bias, runningMean, runningVar, useBatchStats, Momentum, Eps);
+        return relu
+            ? F.BatchNormRelu2d(input, Weight, Bias, runningMean, runningVar, useBatchStats, Momentum, Eps)
+            : F.BatchNorm2d(input, Weight, Bias, runningMean, runningVar, useBatchStats, Momentum, Eps);
     }
 
     private static void Increment(Tensor counter)

@@ -31,7 +31,16 @@ public sealed class Sequential : Module<Tensor, Tensor>, IReadOnlyList<Module<Te
     public override Tensor Forward(Tensor input)
     {
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            // BatchNorm2d followed by ReLU runs as the fused BN+ReLU op (same result, one tensor and two passes fewer).
+            if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
+            {
+                x = bn.ForwardRelu(x);
+                i++;
+            }
+            else x = _layers[i].Forward(x);
+        }
         return x;
     }
 

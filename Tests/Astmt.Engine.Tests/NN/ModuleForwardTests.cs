@@ -79,6 +79,10 @@ public class ModuleForwardTests
         }
         Assert.That(bn.NumBatchesTracked.Item(), Is.EqualTo(1), "evaluation does not count batches");
         Assert.That(() => bn.Forward(Tensor.Zeros([2, 4, 3, 3], DType.Float64)), Throws.ArgumentException.With.Message.Contains("BatchNorm2d(3)"));
+        bn.Train();
+        Assert.That(() => bn.Forward(Tensor.Zeros([1, 3, 1, 1], DType.Float64)), Throws.ArgumentException.With.Message.Contains("more than one value per channel"));
+        bn.Eval();
+        Assert.That(bn.Forward(Tensor.Zeros([1, 3, 1, 1], DType.Float64)).Shape, Is.EqualTo(new[] { 1, 3, 1, 1 }), "evaluation of a single pixel is fine");
     }
 
     [Test]

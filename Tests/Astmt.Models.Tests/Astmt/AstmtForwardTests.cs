@@ -124,4 +124,32 @@ public class AstmtForwardTests
         double std = Math.Sqrt(convs.Sum(v => v * v) / convs.Length);
         Assert.That(std, Is.EqualTo(0.01).Within(0.001), "conv weights ~ N(0, 0.01)");
     }
+
+    [TestCase(16, 2, new[] { 6, 12, 18 })]
+    [TestCase(8, 4, new[] { 12, 24, 36 })]
+    public void OutputStrideSetsTheLastStagesDilationAndTheAsppRates(int outputStride, int layer4Dilation, int[] rates)
+    {
+        var network = new AstmtNetwork(Tiny() with { OutputStride = outputStride }, seed: 9);
+        Assert.That(network.Rates, Is.EqualTo(rates));
+        Assert.That(network.Decoder.Aspp.Branches.Skip(1).Take(3).Select(b => b.Conv.Dilation), Is.EqualTo(rates));
+        var layer4 = (SEBottleneck)network.Layers[3].Blocks[0];
+        Assert.That(layer4.Conv2.Dilation, Is.EqualTo(layer4Dilation));
+        Assert.That(layer4.Conv2.Padding, Is.EqualTo(layer4Dilation));
+        Assert.That(((SEBottleneck)network.Layers[1].Blocks[0]).Conv1.Stride, Is.EqualTo(2), "the stride sits on the first 1x1");
+        Assert.That(((SEBottleneck)network.Layers[1].Blocks[0]).Conv2.Stride, Is.EqualTo(1));
+        var encoded = network.Encode(Input(10), "semseg");
+        Assert.That(encoded.Low.Shape[2], Is.EqualTo(8), "layer1 at stride 4");
+        Assert.That(encoded.High.Shape[2], Is.EqualTo(32 / outputStride), "layer4 at the output stride");
+        Assert.That(network.Forward(Input(10), "edge").Prediction.Shape, Is.EqualTo(new[] { 2, 1, 32, 32 }));
+    }
+
+    [Test]
+    public void BadInputFailsNamingTheProblem()
+    {
+        var network = new AstmtNetwork(Tiny(), seed: 1);
+        Assert.That(() => network.Forward(Input(1), "depth"), Throws.ArgumentException.With.Message.Contains("unknown task 'depth'"));
+        Assert.That(() => network.Forward(Tensor.Zeros([2, 1, 32, 32]), "semseg"), Throws.ArgumentException.With.Message.Contains("[B,3,H,W]"));
+        Assert.That(() => new AstmtNetwork(Tiny() with { OutputStride = 32 }), Throws.ArgumentException.With.Message.Contains("output stride"));
+        Assert.That(() => AstmtConfig.ParseModel("astmt-r18"), Throws.ArgumentException.With.Message.Contains("astmt-r26"));
+    }
 }

@@ -43,4 +43,12 @@ public class ParameterCountTests
     {
         Assert.That(() => MtanModels.Create("segnet-huge"), Throws.ArgumentException.With.Message.Contains("mtan-segnet").And.Message.Contains("segnet-cross-stitch"));
     }
+
+    [Test]
+    public void ClassCountOverrideChangesOnlyTheSemanticHead()
+    {
+        var model = MtanModels.Create("mtan-segnet", new MtanModelOptions { Dataset = MtanDataset.CityScapes, ClassCount = 19, Initialize = false });
+        Assert.That(model.ClassCount, Is.EqualTo(19));
+        Assert.That(model.ParameterCount() - Count("mtan-segnet", MtanDataset.CityScapes), Is.EqualTo((19 - 7) * 65L)); // 64 weights + 1 bias per class
+    }
 }

@@ -9,9 +9,8 @@ namespace Astmt.Train.Config;
 /// </summary>
 public static class ConfigResolver
 {
-    /// <summary>Resolves a configuration. <paramref name="fileLayer"/> is the <c>--config</c> file's layer, if any. With
-    /// <paramref name="requireData"/> false (for <c>info</c>, which describes a network without reading data) a dataset other than
-    /// synthetic may come without <c>--data</c>.</summary>
+    /// <summary>Resolves a configuration. <paramref name="fileLayer"/> is the <c>--config</c> file's layer, if any. Without
+    /// <paramref name="requireData"/> (for <c>info</c>, which only describes the network) a dataset folder may be left out.</summary>
     public static RunConfig Resolve(ExperimentRegistry registry, ConfigLayer flags, ConfigLayer? fileLayer, DateTime now, bool requireData = true)
     {
         var builtIn = new ConfigLayer();

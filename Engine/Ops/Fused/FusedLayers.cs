@@ -1,0 +1,32 @@
+using Astmt.Engine.Ops;
+
+namespace Astmt.Engine.NN;
+
+/// <summary>Fused ops driven by existing modules, so a network can use them while keeping its modules (and state-dict keys).</summary>
+public static class FusedLayers
+{
+    /// <summary>
+    /// <c>shared ⊙ σ(bn(conv(h)))</c> through <see cref="F.AttentionGate"/>, with <paramref name="conv"/> a 1x1 convolution and
+    /// <paramref name="bn"/> in its own training or evaluation mode (in training its running statistics and batch counter update
+    /// exactly as <see cref="BatchNorm2d.Forward"/> does).
+    /// </summary>
+    public static Tensor AttentionGate(Conv2d conv, BatchNorm2d bn, Tensor h, Tensor shared)
+    {
+        if (conv.KernelSize != 1 || conv.Stride != 1 || conv.Padding != 0 || conv.Dilation != 1)
+            throw new ArgumentException($"FusedLayers.AttentionGate: the gate's convolution must be 1x1 with stride 1, no padding and no dilation; got " +
+                                        $"kernel {conv.KernelSize}, stride {conv.Stride}, padding {conv.Padding}, dilation {conv.Dilation}.");
+        if (bn.NumFeatures != conv.OutChannels)
+            throw new ArgumentException($"FusedLayers.AttentionGate: BatchNorm2d({bn.NumFeatures}) cannot follow Conv2d({conv.InChannels}→{conv.OutChannels}).");
+        bool batchStatistics = bn.Training || bn.RunningMean == null;
+        if (bn.Training && bn.NumBatchesTracked is { } counter) IncrementCounter(counter);
+        return F.AttentionGate(h, conv.Weight, conv.Bias, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, batchStatistics, shared, bn.Momentum, bn.Eps);
+    }
+
+    private static void IncrementCounter(Tensor counter)
+    {
+        if (counter.Device.IsCpu) { counter.Span<long>()[0]++; return; }
+        using var host = counter.To(Device.Cpu);
+        host.Span<long>()[0]++;
+        counter.CopyFrom(host);
+    }
+}
