@@ -16,7 +16,8 @@ public static class AstmtExperiments
     /// <summary>Datasets every ASTMT network accepts.</summary>
     public static readonly IReadOnlyList<string> Datasets = ["synthetic", "pascal-context", "nyud"];
 
-    /// <summary>The quick default (see the README in this folder for how it was chosen).</summary>
+    /// <summary>The quick default: 4 epochs of 160 synthetic 64×64 scenes, batch 8 (about 1.5 minutes on two idle cores with
+    /// every modulation on); the network is reduced there by the options' "auto" widths (encoder / 8, decoder 32).</summary>
     public static readonly IReadOnlyDictionary<string, string> QuickDefaults = new Dictionary<string, string>
     {
         ["epochs"] = "4",
@@ -24,8 +25,6 @@ public static class AstmtExperiments
         ["width"] = "64",
         ["batch-size"] = "8",
         ["lr"] = "0.001",
-        [$"options.{AstmtOptions.WidthDivisorName}"] = "8",
-        [$"options.{AstmtOptions.DecoderWidthName}"] = "32",
         [$"options.{AstmtOptions.TrainSamplesName}"] = "160",
         [$"options.{AstmtOptions.EvalSamplesName}"] = "32",
     };

@@ -52,8 +52,9 @@ public sealed record AstmtOptions
         new(OutputStrideName, "ASTMT: encoder output stride (ASPP rates 6/12/18 at 16, 12/24/36 at 8)", "16", ["16", "8"]),
         new(TaskStepName, "ASTMT: per-task = one SGD step per task per batch (the reference); summed = one step on the summed gradients",
             "per-task", ["per-task", "summed"]),
-        new(WidthDivisorName, "ASTMT: divides the encoder's widths (1 = the paper's network; 8 for quick runs)", "1", ["1", "2", "4", "8"]),
-        new(DecoderWidthName, "ASTMT: decoder width w (64 in the paper; a multiple of 16, at least 32)", "64"),
+        new(WidthDivisorName, "ASTMT: divides the encoder's widths: 1 = the paper's network; auto = 8 on synthetic scenes, 1 on pascal-context/nyud",
+            "auto", ["auto", "1", "2", "4", "8"]),
+        new(DecoderWidthName, "ASTMT: decoder width w, a multiple of 16 from 32: 64 in the paper; auto = 32 on synthetic scenes, 64 on pascal-context/nyud", "auto"),
         new(TrainSamplesName, "ASTMT: training scenes of the synthetic dataset (pascal-context/nyud use every file)", "795"),
         new(EvalSamplesName, "ASTMT: evaluation scenes of the synthetic dataset (pascal-context/nyud use every file)", "654"),
         ModelOption.Switch(AugmentName, "ASTMT: the reference's training augmentation (flip, rotation ±20°, scale 0.75-1.25)"),
@@ -102,7 +103,9 @@ public sealed record AstmtOptions
             config.OptionFlag(AdaptersName), config.OptionFlag(AdversarialName)) with
         {
             OutputStride = config.Option(OutputStrideName, "16") == "8" ? 8 : 16,
-            WidthDivisor = int.Parse(config.Option(WidthDivisorName, "1"), CultureInfo.InvariantCulture),
+            WidthDivisor = config.Option(WidthDivisorName, "auto") is var divisor && divisor == "auto"
+                ? (dataset == AstmtDataset.Synthetic ? 8 : 1)
+                : int.Parse(divisor, CultureInfo.InvariantCulture),
             DecoderWidth = DecoderWidth(config),
             TaskEncoderNorm = !config.OptionFlag(SharedEncoderNormName),
         };
@@ -144,9 +147,10 @@ public sealed record AstmtOptions
 
     private static int DecoderWidth(RunConfig config)
     {
-        string text = config.Option(DecoderWidthName, "64");
+        string text = config.Option(DecoderWidthName, "auto");
+        if (text == "auto") return config.Dataset == "synthetic" ? 32 : 64;
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) || w < 32 || w % 16 != 0 || w > 1024)
-            throw new ConfigurationException($"--{DecoderWidthName}: '{text}' is not valid; expected a multiple of 16 from 32 to 1024 " +
+            throw new ConfigurationException($"--{DecoderWidthName}: '{text}' is not valid; expected auto or a multiple of 16 from 32 to 1024 " +
                 "(SE reduces w by 16, and the low-level path's 48·w/256 channels by 4).");
         return w;
     }
