@@ -149,6 +149,9 @@ public static class Autograd
             else if (targets == null) AccumulateLeaf(outputs[i], seeds[i], createGraph);
         }
 
+        // A plain Backward (no graph kept, no create-graph, no targets) returns each consumed gradient to the pool at once, so the
+        // step's peak holds the forward activations plus the live gradients rather than every gradient of the step.
+        bool releaseEarly = targets == null && !createGraph && !retainGraph;
         using (StepArena.EnterBackward())
         using (GradMode.Set(createGraph))
         {
@@ -171,10 +174,19 @@ public static class Autograd
                     if (!ShapeUtil.Same(gi.Shape, input.Shape))
                         throw new InvalidOperationException($"Backward of '{node.OpName}' produced a gradient {gi.Describe()} for input {i} of shape {ShapeUtil.Format(input.Shape)}.");
                     if (DetectAnomaly) CheckFinite(gi, $"backward of '{node.OpName}' (gradient of input {i})");
-                    if (input.GradFn is { } p) pending[p] = pending.TryGetValue(p, out var acc) ? Accumulate(acc, gi) : gi;
+                    if (input.GradFn is { } p)
+                    {
+                        if (pending.TryGetValue(p, out var acc))
+                        {
+                            pending[p] = Accumulate(acc, gi);
+                            if (releaseEarly) ReleaseIfUnused(acc, pending, inputGrads, g);
+                        }
+                        else pending[p] = gi;
+                    }
                     else if (targetIndex != null) { if (targetIndex.TryGetValue(input, out var li)) results![li] = Accumulate(results[li], gi); }
                     else AccumulateLeaf(input, gi, createGraph);
                 }
+                if (releaseEarly) ReleaseIfUnused(g, pending, inputGrads, null);
             }
         }
 
@@ -187,6 +199,17 @@ public static class Autograd
     }
 
     private static Tensor Accumulate(Tensor? acc, Tensor g) => acc == null ? g : F.Add(acc, g);
+
+    // Releases a backward temporary once nothing will read it again: it must belong to the step arena (so no caller holds it), not
+    // be retained, and not still wait in pending or among the gradients being distributed. Views share reference-counted
+    // storage, so releasing one never frees memory another tensor still uses.
+    private static void ReleaseIfUnused(Tensor t, Dictionary<Node, Tensor> pending, Tensor?[] inFlight, Tensor? alsoInUse)
+    {
+        if (!t.InArena || t.IsRetained || ReferenceEquals(t, alsoInUse)) return;
+        foreach (var x in inFlight) if (ReferenceEquals(x, t)) return;
+        foreach (var x in pending.Values) if (ReferenceEquals(x, t)) return;
+        t.ReleaseStorage();
+    }
 
     private static void AccumulateLeaf(Tensor leaf, Tensor g, bool createGraph)
     {

@@ -1,17 +1,23 @@
 namespace Astmt.Models.Astmt;
 
-/// <summary>The cost of one ASTMT configuration.</summary>
+/// <summary>The cost of one ASTMT configuration on one image.</summary>
 /// <param name="Parameters">Trainable parameters (heads, and the discriminator when present, included).</param>
 /// <param name="EncoderMacs">Multiply-accumulates of one encoder pass on one image.</param>
-/// <param name="DecoderMacs">Multiply-accumulates of one task's decoder and head on one image.</param>
+/// <param name="DecoderTrunkMacs">Multiply-accumulates of one decoder pass without the head on one image.</param>
+/// <param name="HeadMacs">Multiply-accumulates of each task's 1×1 head on one image, in task order.</param>
 /// <param name="EncoderPasses">Encoder passes per image for all tasks: 1 when the encoder is task-agnostic, else T.</param>
-/// <param name="TaskCount">T.</param>
-public sealed record AstmtCost(long Parameters, long EncoderMacs, long DecoderMacs, int EncoderPasses, int TaskCount)
+public sealed record AstmtCost(long Parameters, long EncoderMacs, long DecoderTrunkMacs, IReadOnlyList<long> HeadMacs, int EncoderPasses)
 {
-    /// <summary>Multiply-accumulates per image for every task's prediction.</summary>
-    public long MacsPerImage => EncoderPasses * EncoderMacs + TaskCount * DecoderMacs;
+    /// <summary>T.</summary>
+    public int TaskCount => HeadMacs.Count;
 
-    /// <summary>FLOPs (2 per multiply-accumulate) of one task's forward pass.</summary>
+    /// <summary>Multiply-accumulates of the decoder with the widest head (the costliest task's decoder pass).</summary>
+    public long DecoderMacs => DecoderTrunkMacs + HeadMacs.Max();
+
+    /// <summary>Multiply-accumulates per image for every task's prediction.</summary>
+    public long MacsPerImage => EncoderPasses * EncoderMacs + TaskCount * DecoderTrunkMacs + HeadMacs.Sum();
+
+    /// <summary>FLOPs (2 per multiply-accumulate) of one forward pass of the costliest task, in billions.</summary>
     public double GflopsPerTask => 2.0 * (EncoderMacs + DecoderMacs) / 1e9;
 
     /// <summary>FLOPs per image for all tasks, in billions.</summary>
@@ -25,6 +31,29 @@ public sealed record AstmtCost(long Parameters, long EncoderMacs, long DecoderMa
 /// </summary>
 public static class AstmtComplexity
 {
+    /// <summary>The facts an <c>info</c> command prints for <paramref name="config"/> at <paramref name="height"/>×<paramref name="width"/>:
+    /// the configuration, the exact parameter count in full and the FLOPs per task and per image.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Describe(AstmtConfig config, int height = 512, int width = 512)
+    {
+        var cost = Measure(config, height, width);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return
+        [
+            new("model", $"astmt-{config.Backbone.ToString().ToLowerInvariant()}"),
+            new("dataset", config.Dataset.ToString()),
+            new("tasks", string.Join(", ", config.TaskNames)),
+            new("se-encoder", config.SeEncoder.ToString()),
+            new("se-decoder", config.SeDecoder.ToString()),
+            new("adapters", config.Adapters.ToString()),
+            new("adversarial", config.Adversarial ? $"True (discriminator {config.DiscriminatorKernel}x{config.DiscriminatorKernel})" : "False"),
+            new("output stride", config.OutputStride.ToString(inv)),
+            new("parameters", cost.Parameters.ToString("N0", inv)),
+            new("encoder passes per image", $"{cost.EncoderPasses} of {cost.TaskCount} tasks"),
+            new($"GFLOPs per task, costliest ({height}x{width})", cost.GflopsPerTask.ToString("F2", inv)),
+            new($"GFLOPs per image, all tasks ({height}x{width})", cost.GflopsPerImage.ToString("F2", inv)),
+        ];
+    }
+
     /// <summary>Trainable parameters of the network <paramref name="config"/> describes.</summary>
     public static long ParameterCount(AstmtConfig config) => Measure(config, 512, 512).Parameters;
 
@@ -36,23 +65,23 @@ public static class AstmtComplexity
         long encNormCopies = config.TaskEncoderNorm ? t : 1;
         long p = 0, encMacs = 0, decMacs = 0;
 
-        int stem = 64 / config.WidthDivisor;
+        int stem = config.StemWidth;
         int h = Out(height, 7, 2, 3, 1), w = Out(width, 7, 2, 3, 1);
         p += 3L * stem * 49 + 2L * stem;
         encMacs += 3L * stem * 49 * h * w;
         h = Out(h, 3, 2, 1, 1);
         w = Out(w, 3, 2, 1, 1);
 
-        int[] strides = config.OutputStride == 16 ? [1, 2, 2, 1] : [1, 2, 1, 1];
-        int[] dilations = config.OutputStride == 16 ? [1, 1, 1, 2] : [1, 1, 2, 4];
+        var strides = config.StageStrides;
+        var dilations = config.StageDilations;
         int inPlanes = stem, lowChannels = 0, lowH = 0, lowW = 0;
         for (int s = 0; s < 4; s++)
         {
-            int planes = (64 << s) / config.WidthDivisor, outC = 4 * planes;
+            int planes = config.StagePlanes[s], outC = SEBottleneck.Expansion * planes;
             for (int b = 0; b < config.Blocks[s]; b++)
             {
                 int stride = b == 0 ? strides[s] : 1;
-                bool down = b == 0 && (stride != 1 || inPlanes != outC || dilations[s] is 2 or 4);
+                bool down = b == 0 && SEBottleneck.NeedsProjection(inPlanes, planes, stride, dilations[s]);
                 int oh = Out(h, 1, stride, 0, 1), ow = Out(w, 1, stride, 0, 1);
                 long hw = (long)oh * ow;
                 long convs = (long)inPlanes * planes + 9L * planes * planes + (long)planes * outC;
@@ -86,15 +115,18 @@ public static class AstmtComplexity
         Block(lowChannels, lw, 1, lowHw, true, reduction: 4);
         Block(dw + lw, dw, 3, lowHw, true);
         Block(dw, dw, 3, lowHw, true);
-        foreach (var task in config.Tasks) p += (long)dw * task.OutChannels + task.OutChannels;
-        // One task's head: the per-task decoder cost uses the widest head so the figure is an upper bound across tasks.
-        decMacs += (long)dw * config.Tasks.Max(x => x.OutChannels) * lowHw;
+        var heads = new long[t];
+        for (int i = 0; i < t; i++)
+        {
+            p += (long)dw * config.Tasks[i].OutChannels + config.Tasks[i].OutChannels;
+            heads[i] = (long)dw * config.Tasks[i].OutChannels * lowHw;
+        }
         if (config.Adversarial)
         {
             int k = config.DiscriminatorKernel;
             p += (long)dw * dw * k * k + (long)dw * t * k * k + t;
         }
-        return new AstmtCost(p, encMacs, decMacs, config.EncoderIsTaskSpecific ? t : 1, t);
+        return new AstmtCost(p, encMacs, decMacs, heads, config.EncoderIsTaskSpecific ? t : 1);
     }
 
     // Parameters of one SE MLP over c channels with reduction r; its MACs per image go to macs.

@@ -77,6 +77,21 @@ public sealed record AstmtConfig
     /// <summary>Bottlenecks per stage.</summary>
     public IReadOnlyList<int> Blocks => CustomBlocks ?? BlocksOf(Backbone);
 
+    /// <summary>Channels of the stem conv (64 / <see cref="WidthDivisor"/>).</summary>
+    public int StemWidth => 64 / WidthDivisor;
+
+    /// <summary>Bottleneck widths of layer1..layer4 (64, 128, 256, 512 divided by <see cref="WidthDivisor"/>); outputs are 4× these.</summary>
+    public IReadOnlyList<int> StagePlanes => [64 / WidthDivisor, 128 / WidthDivisor, 256 / WidthDivisor, 512 / WidthDivisor];
+
+    /// <summary>Stride of each stage's first block (layer1..layer4): layer4 keeps the resolution at output stride 16, layer3 too at 8.</summary>
+    public IReadOnlyList<int> StageStrides => OutputStride == 16 ? [1, 2, 2, 1] : [1, 2, 1, 1];
+
+    /// <summary>Dilation of each stage's 3×3 convs (layer1..layer4), which replaces the strides dropped for the output stride.</summary>
+    public IReadOnlyList<int> StageDilations => OutputStride == 16 ? [1, 1, 1, 2] : [1, 1, 2, 4];
+
+    /// <summary>The ASPP dilation rates: 6/12/18 at output stride 16, 12/24/36 at 8.</summary>
+    public IReadOnlyList<int> AsppRates => OutputStride == 16 ? [6, 12, 18] : [12, 24, 36];
+
     /// <summary>The task names in order.</summary>
     public IReadOnlyList<string> TaskNames => Tasks.Select(t => t.Name).ToArray();
 

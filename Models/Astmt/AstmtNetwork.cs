@@ -37,12 +37,9 @@ public sealed class AstmtNetwork : Module
         config.Validate();
         Config = config;
         var tasks = config.TaskNames;
-        int stem = 64 / config.WidthDivisor;
-        int[] planes = [64 / config.WidthDivisor, 128 / config.WidthDivisor, 256 / config.WidthDivisor, 512 / config.WidthDivisor];
-        (int[] strides, int[] dilations, int[] rates) = config.OutputStride == 16
-            ? (new[] { 1, 2, 2, 1 }, new[] { 1, 1, 1, 2 }, new[] { 6, 12, 18 })
-            : (new[] { 1, 2, 1, 1 }, new[] { 1, 1, 2, 4 }, new[] { 12, 24, 36 });
-        Rates = rates;
+        int stem = config.StemWidth;
+        var planes = config.StagePlanes;
+        var rates = config.AsppRates;
 
         using (Init.Skip())
         {
@@ -51,7 +48,7 @@ public sealed class AstmtNetwork : Module
             int inPlanes = stem;
             for (int i = 0; i < 4; i++)
             {
-                _layers[i] = RegisterModule($"layer{i + 1}", Stage(tasks, ref inPlanes, planes[i], config.Blocks[i], strides[i], dilations[i]));
+                _layers[i] = RegisterModule($"layer{i + 1}", Stage(tasks, ref inPlanes, planes[i], config.Blocks[i], config.StageStrides[i], config.StageDilations[i]));
             }
             _decoder = RegisterModule("decoder", new AstmtDecoder(tasks, config.Tasks.ToDictionary(t => t.Name, t => t.OutChannels),
                 planes[0] * SEBottleneck.Expansion, planes[3] * SEBottleneck.Expansion, config.DecoderWidth, rates,
@@ -66,7 +63,7 @@ public sealed class AstmtNetwork : Module
     {
         var c = Config;
         Downsample? down = null;
-        if (stride != 1 || inPlanes != planes * SEBottleneck.Expansion || dilation is 2 or 4)
+        if (SEBottleneck.NeedsProjection(inPlanes, planes, stride, dilation))
             down = new Downsample(inPlanes, planes * SEBottleneck.Expansion, stride, c.TaskEncoderNorm ? tasks : null);
         var list = new List<TaskModule> { new SEBottleneck(tasks, inPlanes, planes, stride, dilation, down, c.TaskEncoderNorm, c.SeEncoder, c.Adapters) };
         inPlanes = planes * SEBottleneck.Expansion;
@@ -79,7 +76,7 @@ public sealed class AstmtNetwork : Module
     public AstmtConfig Config { get; }
 
     /// <summary>The ASPP dilation rates (6/12/18 at output stride 16, 12/24/36 at 8).</summary>
-    public IReadOnlyList<int> Rates { get; }
+    public IReadOnlyList<int> Rates => Config.AsppRates;
 
     /// <summary>The task names, in order.</summary>
     public IReadOnlyList<string> Tasks => Config.TaskNames;

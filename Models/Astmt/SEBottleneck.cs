@@ -46,6 +46,11 @@ public sealed class SEBottleneck : TaskModule
         if (downsample != null) _downsample = RegisterModule("downsample", downsample);
     }
 
+    /// <summary>True when a stage's first block needs a projection shortcut: its stride, a channel change, or dilation 2 or 4 (the
+    /// reference's condition, which also projects the first block of a dilated stage).</summary>
+    public static bool NeedsProjection(int inPlanes, int planes, int stride, int dilation) =>
+        stride != 1 || inPlanes != planes * Expansion || dilation is 2 or 4;
+
     /// <summary>The 3×3 conv (its dilation is the stage's).</summary>
     public Conv2d Conv2 => _conv2;
 

@@ -98,15 +98,14 @@ public sealed class MtanSegNet : SegNetBackbone
             for (int j = 0; j < 5; j++)
             {
                 var maskInput = j == 0 ? s.EncoderFirst[0] : F.Cat([s.EncoderFirst[j], enc[j - 1]], 1);
-                var gated = F.Mul(EncoderAtt[t][j].Forward(maskInput), s.EncoderLast[j]);
+                var gated = SegNetLayers.Gate(EncoderAtt[t][j], maskInput, s.EncoderLast[j]);
                 enc[j] = F.MaxPool2d(EncoderBlockAtt[j].Forward(gated), 2, 2);
             }
             for (int j = 0; j < 5; j++)
             {
                 var up = F.Interpolate(j == 0 ? enc[4] : dec[j - 1], 2.0, ResizeMode.Bilinear, alignCorners: true);
                 up = DecoderBlockAtt[4 - j].Forward(up);
-                var mask = DecoderAtt[t][4 - j].Forward(F.Cat([s.Unpooled[j], up], 1));
-                dec[j] = F.Mul(mask, s.DecoderLast[j]);
+                dec[j] = SegNetLayers.Gate(DecoderAtt[t][4 - j], F.Cat([s.Unpooled[j], up], 1), s.DecoderLast[j]);
             }
             predictions[t] = Activate(Tasks[t], Heads[t].Forward(dec[4]));
         }

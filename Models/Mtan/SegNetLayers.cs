@@ -1,3 +1,4 @@
+using Astmt.Engine;
 using Astmt.Engine.NN;
 
 namespace Astmt.Models.Mtan;
@@ -16,6 +17,18 @@ internal static class SegNetLayers
     /// <summary>The attention mask net conv1(c0,c1)+BN+ReLU → conv1(c1,c2)+BN+Sigmoid.</summary>
     public static Sequential AttLayer(int c0, int c1, int c2) =>
         new(Conv1(c0, c1), new BatchNorm2d(c1), new ReLU(), Conv1(c1, c2), new BatchNorm2d(c2), new Sigmoid());
+
+    /// <summary>
+    /// shared ⊙ <paramref name="att"/>(input) for a mask net built by <see cref="AttLayer"/>: conv1+BN+ReLU, then the last
+    /// conv1 → BN → sigmoid and the multiply as the fused attention gate. Same parameters (and state-dict keys) and the same
+    /// result as running the Sequential and multiplying.
+    /// </summary>
+    public static Tensor Gate(Sequential att, Tensor input, Tensor shared)
+    {
+        if (att.Count != 6 || att[0] is not Conv2d first || att[1] is not BatchNorm2d firstBn || att[3] is not Conv2d last || att[4] is not BatchNorm2d lastBn)
+            throw new ArgumentException($"SegNetLayers.Gate: expected an attention mask net conv1+BN+ReLU → conv1+BN+Sigmoid, got {att.Count} layers.");
+        return FusedLayers.AttentionGate(last, lastBn, firstBn.ForwardRelu(first.Forward(input)), shared);
+    }
 
     /// <summary>The Dense and Cross-stitch stage block: two conv3+BN+ReLU (c0→c1→c2) when <paramref name="twoConvs"/>, else three (c0→c1→c1→c2).</summary>
     public static Sequential StageBlock(int c0, int c1, int c2, bool twoConvs) => twoConvs

@@ -114,13 +114,14 @@ public sealed class MtanEndToEndTests
         return (CliRunner.Run(registry, stop.Token, args), steps);
     }
 
-    [TestCase("dwa", false)]
-    [TestCase("uncert", true)]
-    public void InterruptedThenResumed_EqualsAnUninterruptedRun(string weighting, bool augment)
+    [TestCase("dwa", false, "1")]
+    [TestCase("dwa", false, "2")]
+    [TestCase("uncert", true, "1")]
+    public void InterruptedThenResumed_EqualsAnUninterruptedRun(string weighting, bool augment, string threads)
     {
         // Three epochs of two steps: DWA's weights change from the third epoch on, which the interruption falls into.
         string a = _dir["a"], b = _dir["b"];
-        string[] extra = ["--weighting", weighting, "--prediction-samples", "0", .. augment ? new[] { "--augment" } : []];
+        string[] extra = ["--weighting", weighting, "--prediction-samples", "0", "--threads", threads, .. augment ? new[] { "--augment" } : []];
         var (full, fullSteps) = RunRecording(Train(a, 3, extra));
         Assert.That(full.ExitCode, Is.Zero, full.ToString());
         Assert.That(fullSteps, Has.Count.EqualTo(6));
@@ -162,6 +163,10 @@ public sealed class MtanEndToEndTests
         var losses = doc.RootElement.GetProperty("loss").Deserialize<Dictionary<string, double>>()!;
         Assert.That(metrics, Is.EqualTo(logged.EvalMetrics), "same weights, data and threads give the same metrics");
         Assert.That(losses, Is.EqualTo(logged.EvalLoss));
+
+        var wider = Run(["eval", .. Flags("--width-multiplier", "0.125"), "--weights", Path.Combine(run, "checkpoints", "epoch-0002.safetensors")]);
+        Assert.That(wider.ExitCode, Is.EqualTo(ExitCodes.BadInput), wider.ToString());
+        Assert.That(wider.Error, Does.Contain("do not fit 'mtan-segnet'").And.Contain("size mismatch"));
     }
 
     [Test]
@@ -176,6 +181,32 @@ public sealed class MtanEndToEndTests
         var result = Run(Train(run, 1, "--dataset", "nyuv2", "--data", data, "--prediction-samples", "0"));
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         Assert.That(result.Output, Does.Contain("4 training and 2 evaluation samples"));
+    }
+
+    [Test]
+    public void CityScapesFolder_TrainsTwoTasksWithSevenClasses()
+    {
+        string data = _dir["cityscapes"], run = _dir["run"];
+        var rng = new Random(11);
+        foreach (var (split, count) in new[] { ("train", 4), ("val", 2) })
+        {
+            foreach (var folder in new[] { "image", "label_7", "depth" }) Directory.CreateDirectory(Path.Combine(data, split, folder));
+            for (int i = 0; i < count; i++)
+            {
+                var image = Enumerable.Range(0, 32 * 32 * 3).Select(_ => (float)rng.NextDouble()).ToArray();
+                var labels = Enumerable.Range(0, 32 * 32).Select(p => p % 11 == 0 ? -1f : (float)((p / 32 / 5 + i) % 7)).ToArray();
+                var depth = Enumerable.Range(0, 32 * 32).Select(p => p % 13 == 0 ? 0f : 0.1f + (float)rng.NextDouble()).ToArray();
+                Astmt.Models.Data.Npy.NpyWriter.Write(Path.Combine(data, split, "image", $"{i}.npy"), image, 32, 32, 3);
+                Astmt.Models.Data.Npy.NpyWriter.Write(Path.Combine(data, split, "label_7", $"{i}.npy"), labels, 32, 32);
+                Astmt.Models.Data.Npy.NpyWriter.Write(Path.Combine(data, split, "depth", $"{i}.npy"), depth, 32, 32, 1);
+            }
+        }
+        var r = Run(Train(run, 1, "--dataset", "cityscapes", "--data", data, "--prediction-samples", "1"));
+        Assert.That(r.ExitCode, Is.Zero, r.ToString());
+        Assert.That(r.Output, Does.Contain("7 classes").And.Contain("4 training and 2 evaluation samples"));
+        var record = MetricsLog.Read(Path.Combine(run, "metrics.jsonl")).Single();
+        Assert.That(record.EvalMetrics.Keys, Is.EquivalentTo(new[] { "semantic", "depth" }));
+        Assert.That(record.EvalMetrics["depth"]["abs_err"], Is.GreaterThan(0).And.LessThan(100));
     }
 
     [Test]

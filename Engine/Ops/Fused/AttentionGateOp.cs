@@ -120,12 +120,15 @@ public static partial class F
             else
                 BatchNormKernels.Backward(z.HostArray<double>(), 0, null, gBn.HostArray<double>(), 0, batch, channels, hw, st.Mean.HostArray<double>(), st.InvStd.HostArray<double>(),
                     gammaD?.HostArray<double>(), gammaD?.Offset ?? 0, training, gz?.HostArray<double>(), gGamma?.HostArray<double>(), gBeta?.HostArray<double>());
+            gBn.ReleaseStorage();
             if (gz == null) return [null, null, null, gGamma, gBeta, gShared];
 
             // The 1x1 convolution's backward: straight GEMMs.
             Tensor? gh = NeedsGrad(0) ? Conv2dInputGrad(gz, w, z.Shape[2], z.Shape[3]) : null;
             Tensor? gw = NeedsGrad(1) ? Conv2dWeightGrad(_h!, gz, 1, 1) : null;
             Tensor? gb = NeedsGrad(2) ? Sum(gz, [0, 2, 3]) : null;
+            // gz has been read; returning it to the pool now keeps the backward peak low.
+            gz.ReleaseStorage();
             return [gh, gw, gb, gGamma, gBeta, gShared];
         }
 

@@ -19,7 +19,10 @@ public static class FusedLayers
             throw new ArgumentException($"FusedLayers.AttentionGate: BatchNorm2d({bn.NumFeatures}) cannot follow Conv2d({conv.InChannels}→{conv.OutChannels}).");
         bool batchStatistics = bn.Training || bn.RunningMean == null;
         if (bn.Training && bn.NumBatchesTracked is { } counter) IncrementCounter(counter);
-        return F.AttentionGate(h, conv.Weight, conv.Bias, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, batchStatistics, shared, bn.Momentum, bn.Eps);
+        var y = F.AttentionGate(h, conv.Weight, conv.Bias, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, batchStatistics, shared, bn.Momentum, bn.Eps);
+        // Counted as Conv2d.Forward counts it, so model complexity figures do not change with the fusion.
+        FlopCounter.Current?.Add((long)y.Shape[0] * conv.OutChannels * y.Shape[2] * y.Shape[3] * conv.InChannels);
+        return y;
     }
 
     private static void IncrementCounter(Tensor counter)

@@ -15,8 +15,8 @@ namespace Astmt.Models.Tests.Astmt;
 /// </summary>
 /// <remarks>
 /// Float32 train-mode gradients through batch norms over few values per channel are ill-conditioned (PyTorch's own float32 and
-/// float64 gradients differ by percents on the deep stages; see MtanGoldenTests), so gradients are compared in relative L2. The
-/// second-order test runs our side in float64.
+/// float64 gradients differ by percents on the deep stages; see MtanGoldenTests), so gradients are compared in relative L2 (the
+/// worst here is 8e-4, the bound 5e-3). The second-order test runs our side in float64.
 /// </remarks>
 public class AstmtGoldenTests
 {
@@ -110,17 +110,21 @@ public class AstmtGoldenTests
         var keys = File.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList();
         Assert.That(keys, Is.Not.Empty);
         var failures = new List<string>();
+        double worst = 0;
+        string worstName = "";
         foreach (var key in keys)
         {
             string name = key[prefix.Length..];
             Assert.That(grads, Does.ContainKey(name), "parameter of the fixture");
             var expected = Values(File.Get(key));
             double err = RelativeL2(expected, grads[name]);
+            if (!expected.All(v => Math.Abs(v) < 1e-6) && err > worst) { worst = err; worstName = name; }
             // Biases before a batch norm have a zero true gradient; only rounding remains, so compare against the global scale.
             bool zeroTrue = expected.All(v => Math.Abs(v) < 1e-6);
-            if (zeroTrue ? grads[name].Any(v => !(Math.Abs(v) <= 1e-5)) : !(err <= 0.05)) failures.Add($"{name}: relative L2 {err:E2}");
+            if (zeroTrue ? grads[name].Any(v => !(Math.Abs(v) <= 1e-5)) : !(err <= 5e-3)) failures.Add($"{name}: relative L2 {err:E2}");
         }
         Assert.That(failures, Is.Empty);
+        TestContext.Out.WriteLine($"worst gradient relative L2: {worst:E2} ({worstName})");
         // Other tasks' modules are untouched (PyTorch holds zero gradients for them after zero_grad), and the discriminator learns.
         Assert.That(grads.Keys.Where(k => k.Contains(".normals.") && task == "semseg").SelectMany(k => grads[k]).All(v => v == 0), Is.True);
         Assert.That(grads["discriminator.model.0.weight"].Any(v => v != 0), Is.True);

@@ -51,4 +51,13 @@ public class AstmtParameterCountTests
         var with = AstmtConfig.For(AstmtDataset.PascalContext, AstmtBackbone.R26, true, true, true, true);
         Assert.That(Count(with) - Count(with with { Adversarial = false }), Is.EqualTo(64 * 64 + 64 * 5 + 5));
     }
+
+    [Test]
+    public void DescribePrintsTheExactCountInFull()
+    {
+        var facts = AstmtComplexity.Describe(AstmtConfig.For(AstmtDataset.Nyud, AstmtBackbone.R50, true, true, true, true)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.That(facts["parameters"], Is.EqualTo("45,018,606"));
+        Assert.That(facts["model"], Is.EqualTo("astmt-r50"));
+        Assert.That(facts["encoder passes per image"], Is.EqualTo("4 of 4 tasks"));
+    }
 }

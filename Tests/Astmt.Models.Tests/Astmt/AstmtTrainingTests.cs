@@ -87,4 +87,38 @@ public class AstmtTrainingTests
                 Assert.That(changed, Is.True, $"{name} is trained");
         }
     }
+
+    [Test]
+    public void SummedModeTakesOneStepOnTheSumOfTheTasksGradients()
+    {
+        var g = new Generator(31);
+        var x = Tensor.Empty([2, 3, 32, 32]);
+        Init.Uniform(x, 0, 255, g);
+        var semseg = Tensor.FromArray(Enumerable.Range(0, 2 * 32 * 32).Select(i => (float)(i * 7 % 4)).ToArray(), 2, 1, 32, 32);
+        var edge = Tensor.FromArray(Enumerable.Range(0, 2 * 32 * 32).Select(i => i % 5 == 0 ? 1f : 0f).ToArray(), 2, 1, 32, 32);
+        var normals = Tensor.FromArray(Enumerable.Range(0, 2 * 3 * 32 * 32).Select(i => i < 2 * 32 * 32 ? 1f : 0f).ToArray(), 2, 3, 32, 32);
+        var gts = new Dictionary<string, Tensor> { ["semseg"] = semseg, ["normals"] = normals, ["edge"] = edge };
+
+        // Reference: the same network accumulates every task's total into one set of gradients.
+        var reference = new AstmtNetwork(Tiny(), seed: 13);
+        foreach (var task in reference.Tasks) AstmtAdversarial.Losses(reference, x, gts[task], task, 0.5).Total.Backward();
+        var grads = reference.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Grad?.ToDoubleArray());
+
+        var network = new AstmtNetwork(Tiny(), seed: 13);
+        var before = network.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.ToDoubleArray());
+        var optimizer = AstmtTraining.CreateOptimizer(network, 0.001);
+        AstmtTraining.TrainStep(network, optimizer, x, gts, 0.5, AstmtStepMode.Summed);
+        var rates = optimizer.ParamGroups.SelectMany(group => group.ParameterNames.Select(n => (n, group.LearningRate))).ToDictionary(t => t.n, t => t.LearningRate);
+        foreach (var name in new[] { "conv1.weight", "layer1.0.conv2.weight", "layer1.0.bn1.normals.weight", "decoder.conv_predict.edge.weight", "discriminator.model.2.bias" })
+        {
+            var after = network.NamedParameters().First(p => p.Name == name).Parameter.ToDoubleArray();
+            var grad = grads[name]!;
+            for (int i = 0; i < after.Length; i += Math.Max(1, after.Length / 50))
+            {
+                // First SGD step with momentum: the buffer is the decayed gradient itself.
+                double expectedDelta = -rates[name] * (grad[i] + 1e-4 * before[name][i]);
+                Assert.That(after[i] - before[name][i], Is.EqualTo(expectedDelta).Within(2e-3 * Math.Abs(expectedDelta) + 1e-9), $"{name}[{i}]");
+            }
+        }
+    }
 }
