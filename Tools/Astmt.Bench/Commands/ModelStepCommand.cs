@@ -122,6 +122,8 @@ internal static class ModelStepCommand
             Console.WriteLine($"ratio (PyTorch ms / ours): {refResult.Ratio:F2} ({(refResult.Ratio >= 1 ? "we are faster" : "PyTorch is faster")})");
         Console.WriteLine($"ours: buffer pool created {arraysCreated} arrays during the timed steps (0 = steady state), holds {BufferPool.CreatedBytes / 1048576.0:F0} MB " +
             $"({BufferPool.RentedBytes / 1048576.0:F0} MB rented, {BufferPool.PooledBytes / 1048576.0:F0} MB pooled)");
+        if (workload is MtanWorkload { RentedAfterForwardMb: { } afterForward })
+            Console.WriteLine($"ours: {afterForward:F0} MB rented when forward and losses were done (before backward)");
         if (OpProfiler.Enabled) Console.Write(OpProfiler.Format(settings.Reps));
 
         JsonReport.Write(settings.Json, new StepReport(command, shape.Model, shape.Batch, shape.Height, shape.Width, settings.Threads, settings.Warmup, settings.Reps,
