@@ -40,6 +40,7 @@ public static class Autograd
         node.Sequence = Interlocked.Increment(ref _sequence);
         node.OutputShape = output.Shape;
         output.SetProducer(node);
+        if (Diagnostics.OpProfiler.Enabled) Diagnostics.OpProfiler.OnRecord(node.OpName);
         if (DetectAnomaly) CheckFinite(output, $"forward of '{node.OpName}'");
         return output;
     }
@@ -160,7 +161,9 @@ public static class Autograd
                 if (targetNode != null && targetNode.TryGetValue(node, out var ti)) results![ti] = Accumulate(results[ti], g);
                 if (needed != null && !needed.Contains(node)) continue;
 
+                long profileStart = Diagnostics.OpProfiler.Enabled ? Diagnostics.OpProfiler.BeginBackward() : 0;
                 var inputGrads = node.Backward(g);
+                if (profileStart != 0) Diagnostics.OpProfiler.EndBackward(node.OpName, profileStart);
                 if (inputGrads.Length != node.Inputs.Length)
                     throw new InvalidOperationException($"Backward of '{node.OpName}' returned {inputGrads.Length} gradients for {node.Inputs.Length} inputs.");
                 for (int i = 0; i < inputGrads.Length; i++)

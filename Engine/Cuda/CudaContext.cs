@@ -16,6 +16,9 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
     private readonly Dictionary<string, KernelFunction> _functions = new();
     private readonly object _gate = new();
 
+    // The driver's current context is per OS thread; ops may run on any thread, so each call site makes ours current once.
+    [ThreadStatic] private static IntPtr _currentOnThisThread;
+
     /// <summary>Opens device <paramref name="ordinal"/>: cuInit, cuDeviceGet, primary context retain, set current.</summary>
     public CudaContext(int ordinal = 0)
     {
@@ -74,7 +77,16 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
     public override int MaxGridStrideBlocks => Math.Max(1, MultiprocessorCount) * 8;
 
     /// <summary>Makes this context current on the calling thread.</summary>
-    public void MakeCurrent() => Check(CudaDriverNative.cuCtxSetCurrent(_context), "cuCtxSetCurrent", $"context=0x{_context:x}");
+    public void MakeCurrent()
+    {
+        Check(CudaDriverNative.cuCtxSetCurrent(_context), "cuCtxSetCurrent", $"context=0x{_context:x}");
+        _currentOnThisThread = _context;
+    }
+
+    private void EnsureCurrent()
+    {
+        if (_currentOnThisThread != _context) MakeCurrent();
+    }
 
     /// <summary>Loads PTX as a module (cuModuleLoadData) under <paramref name="key"/>, once.</summary>
     public IntPtr LoadModule(string key, string ptx)
@@ -96,6 +108,7 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
         lock (_gate)
         {
             if (_functions.TryGetValue(name, out var f)) return f;
+            EnsureCurrent();
             string family = KernelSources.FamilyOf(name);
             string arch = $"compute_{Math.Min(ComputeCapability, 90)}";
             string ptx = PtxCache.Default.GetOrCompile(family, arch);
@@ -113,6 +126,7 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
     /// <inheritdoc />
     public void Launch(KernelFunction function, Dim3 grid, Dim3 block, uint sharedBytes, void** args)
     {
+        EnsureCurrent();
         KernelLaunchLog.Before(function, grid, block, sharedBytes);
         Check(CudaDriverNative.cuLaunchKernel(function.Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, sharedBytes, IntPtr.Zero, args, null),
             "cuLaunchKernel", $"{function.Name}, grid={grid}, block={block}, shared={sharedBytes}");
@@ -123,31 +137,52 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
     /// <inheritdoc />
     protected internal override ulong RawAllocate(long bytes)
     {
+        EnsureCurrent();
         Check(CudaDriverNative.cuMemAlloc(out ulong p, (nuint)bytes), "cuMemAlloc", $"bytes={bytes}");
         return p;
     }
 
     /// <inheritdoc />
-    protected internal override void RawFree(ulong pointer) => Check(CudaDriverNative.cuMemFree(pointer), "cuMemFree", $"0x{pointer:x}");
+    protected internal override void RawFree(ulong pointer)
+    {
+        EnsureCurrent();
+        Check(CudaDriverNative.cuMemFree(pointer), "cuMemFree", $"0x{pointer:x}");
+    }
 
     /// <inheritdoc />
-    public override void CopyHostToDevice(ulong destination, void* source, long bytes) =>
+    public override void CopyHostToDevice(ulong destination, void* source, long bytes)
+    {
+        EnsureCurrent();
         Check(CudaDriverNative.cuMemcpyHtoD(destination, source, (nuint)bytes), "cuMemcpyHtoD", $"dst=0x{destination:x}, bytes={bytes}");
+    }
 
     /// <inheritdoc />
-    public override void CopyDeviceToHost(void* destination, ulong source, long bytes) =>
+    public override void CopyDeviceToHost(void* destination, ulong source, long bytes)
+    {
+        EnsureCurrent();
         Check(CudaDriverNative.cuMemcpyDtoH(destination, source, (nuint)bytes), "cuMemcpyDtoH", $"src=0x{source:x}, bytes={bytes}");
+    }
 
     /// <inheritdoc />
-    public override void CopyDeviceToDevice(ulong destination, ulong source, long bytes) =>
+    public override void CopyDeviceToDevice(ulong destination, ulong source, long bytes)
+    {
+        EnsureCurrent();
         Check(CudaDriverNative.cuMemcpyDtoD(destination, source, (nuint)bytes), "cuMemcpyDtoD", $"dst=0x{destination:x}, src=0x{source:x}, bytes={bytes}");
+    }
 
     /// <inheritdoc />
-    public override void Memset32(ulong destination, uint value, long count) =>
+    public override void Memset32(ulong destination, uint value, long count)
+    {
+        EnsureCurrent();
         Check(CudaDriverNative.cuMemsetD32(destination, value, (nuint)count), "cuMemsetD32", $"dst=0x{destination:x}, value={value}, count={count}");
+    }
 
     /// <inheritdoc />
-    public override void Synchronize() => Check(CudaDriverNative.cuCtxSynchronize(), "cuCtxSynchronize", "");
+    public override void Synchronize()
+    {
+        EnsureCurrent();
+        Check(CudaDriverNative.cuCtxSynchronize(), "cuCtxSynchronize", "");
+    }
 
     /// <inheritdoc />
     public override void Dispose()

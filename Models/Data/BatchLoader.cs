@@ -125,7 +125,7 @@ public sealed class BatchLoader : IDisposable
         for (int t = 0; t < tasks.Count; t++)
             targets[t] = tasks[t].Kind.IsLabelMap() ? Tensor.Empty([b, h, w], DType.Int64) : Tensor.Empty([b, tasks[t].Channels, h, w]);
 
-        Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = Astmt.Engine.Cpu.Parallelism.Threads }, i =>
+        Parallel.For(0, b, new ParallelOptions { MaxDegreeOfParallelism = global::Astmt.Engine.Cpu.Parallelism.Threads }, i =>
         {
             var sample = _samples.Value!;
             _dataset.Load(indices[i], sample);

@@ -20,7 +20,7 @@ public class DeviceBackendTests(EmulatorSchedule schedule)
     public void SetUp()
     {
         _ = Emu.Context;
-        CudaBackend.Initialize(EmuDevice);
+        CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
         Emu.Use(schedule);
     }
 

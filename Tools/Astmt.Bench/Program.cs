@@ -17,7 +17,18 @@ internal static class Program
             GemmCommand.Create(),
             PeakCommand.Create(),
             MicroCommand.Create(),
+            ModelStepCommand.CreateTrainStep(),
+            ModelStepCommand.CreateForward(),
         };
-        return root.Parse(args).Invoke();
+        try
+        {
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            // Bad flags and missing libraries are the user's to fix: say what was wrong, without a stack trace.
+            Console.Error.WriteLine($"Astmt.Bench: {e.Message}");
+            return 2;
+        }
     }
 }

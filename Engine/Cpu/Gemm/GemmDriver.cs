@@ -39,6 +39,11 @@ internal static unsafe class GemmDriver
             RunRect<TK>(problem, blocking, 0, problem.M, 0, problem.N);
             return;
         }
+        if (UseSharedB<TK>(problem, blocking, threads))
+        {
+            RunSharedB<TK>(problem, blocking, threads);
+            return;
+        }
         var items = WorkItems.Plan(problem.M, problem.N, TK.MR, TK.NR, blocking, threads * ItemsPerThread);
         if (items.Count == 1)
         {
@@ -53,14 +58,85 @@ internal static unsafe class GemmDriver
         Parallelism.Run(job, Math.Min(threads, items.Count));
     }
 
+    /// <summary>Largest B (K × N rounded up to NR, in floats) that is packed once and shared by all threads.</summary>
+    private const long SharedBLimit = 4L << 20;
+
+    /// <summary>
+    /// Tall, narrow problems (M ≥ N, one column block, e.g. 512×48×4608) are split by rows only. Packing B per work item
+    /// would repeat the same panels in every item, so B is packed once, by all threads, into one shared buffer; the items
+    /// then pack only their own rows of A. The packed bytes and the arithmetic are those of the per-item path, so the
+    /// result is still bit-identical for any thread count.
+    /// </summary>
+    private static bool UseSharedB<TK>(in GemmProblem g, GemmBlocking blocking, int threads) where TK : struct, IMicrokernel
+    {
+        int mTiles = (g.M + TK.MR - 1) / TK.MR;
+        long nPad = (g.N + TK.NR - 1) / TK.NR * TK.NR;
+        return g.N <= blocking.NC && g.M >= g.N && mTiles >= 4 * threads && (long)g.K * nPad <= SharedBLimit;
+    }
+
+    private static void RunSharedB<TK>(in GemmProblem problem, GemmBlocking blocking, int threads) where TK : struct, IMicrokernel
+    {
+        int kBlocks = (problem.K + blocking.KC - 1) / blocking.KC;
+        int kcStep = (problem.K + kBlocks - 1) / kBlocks;
+        int nPad = (problem.N + TK.NR - 1) / TK.NR * TK.NR;
+        float* shared = GemmScratch.Shared(problem.K * nPad);
+        var pack = PackBJob<TK>.Cached ??= new PackBJob<TK>();
+        pack.Problem = problem;
+        pack.KBlocks = kBlocks;
+        pack.KcStep = kcStep;
+        pack.NPad = nPad;
+        pack.Dst = shared;
+        Parallelism.Run(pack, threads);
+
+        // Row blocks of at least two tiles, about ItemsPerThread per thread.
+        int mTiles = (problem.M + TK.MR - 1) / TK.MR;
+        int rb = Math.Clamp(threads * ItemsPerThread, 1, Math.Max(1, mTiles / 2));
+        int rowsPer = (mTiles + rb - 1) / rb * TK.MR;
+        var job = Job<TK>.Cached ??= new Job<TK>();
+        job.Problem = problem;
+        job.Blocking = blocking;
+        job.Items = new WorkItems((problem.M + rowsPer - 1) / rowsPer, 1, rowsPer, nPad);
+        job.Next = 0;
+        job.SharedB = shared;
+        try { Parallelism.Run(job, Math.Min(threads, job.Items.Count)); }
+        finally { job.SharedB = null; }
+    }
+
+    /// <summary>Packs all of op(B) (every k block, every NR panel) into the shared buffer; parts take contiguous ranges of
+    /// (k block, panel) units.</summary>
+    private sealed class PackBJob<TK> : IParallelWork where TK : struct, IMicrokernel
+    {
+        [ThreadStatic] public static PackBJob<TK>? Cached;
+        public GemmProblem Problem;
+        public int KBlocks, KcStep, NPad;
+        public float* Dst;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Execute(int part, int parts)
+        {
+            int panels = NPad / TK.NR;
+            long units = (long)KBlocks * panels;
+            long u0 = units * part / parts, u1 = units * (part + 1) / parts;
+            for (long u = u0; u < u1; u++)
+            {
+                int kb = (int)(u / panels), panel = (int)(u % panels);
+                int p0 = kb * KcStep, kc = Math.Min(KcStep, Problem.K - p0);
+                int j0 = panel * TK.NR, cols = Math.Min(TK.NR, Problem.N - j0);
+                GemmPacking.PackB<TK>(Problem.TransB, Problem.B, Problem.Ldb, p0, kc, j0, cols,
+                    Dst + (nint)p0 * NPad + (nint)j0 * kc);
+            }
+        }
+    }
+
     /// <summary>The parallel region of one call: each part takes work items until none are left.</summary>
-    private sealed class Job<TK> : IParallelWork where TK : struct, IMicrokernel
+    private sealed unsafe class Job<TK> : IParallelWork where TK : struct, IMicrokernel
     {
         [ThreadStatic] public static Job<TK>? Cached;
         public GemmProblem Problem;
         public GemmBlocking Blocking;
         public WorkItems Items;
         public int Next;
+        public float* SharedB;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part, int parts)
@@ -69,7 +145,7 @@ internal static unsafe class GemmDriver
             while ((i = Interlocked.Increment(ref Next) - 1) < Items.Count)
             {
                 var (m0, m1, n0, n1) = Items.Rect(i, Problem.M, Problem.N);
-                RunRect<TK>(Problem, Blocking, m0, m1, n0, n1);
+                RunRect<TK>(Problem, Blocking, m0, m1, n0, n1, SharedB);
             }
         }
     }
@@ -77,7 +153,7 @@ internal static unsafe class GemmDriver
     /// <summary>The loop nest over C[m0..m1, n0..n1]; m0 and n0 lie on the tile grid. Jitted fully optimised at once:
     /// tiered compilation would otherwise run the first calls (a whole benchmark of small shapes) on unoptimised code.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunRect<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1)
+    private static void RunRect<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, float* sharedB = null)
         where TK : struct, IMicrokernel
     {
         int mr = TK.MR, nr = TK.NR;
@@ -87,7 +163,9 @@ internal static unsafe class GemmDriver
         int mcMax = Math.Min(blocking.MC, (m1 - m0 + mr - 1) / mr * mr);
         int ncMax = Math.Min(blocking.NC, (n1 - n0 + nr - 1) / nr * nr);
         float* bufA = GemmScratch.A(mcMax * kcStep + GemmPacking.PackSlack);
-        float* bufB = GemmScratch.B(ncMax * kcStep);
+        // With a shared B (packed once for all threads, see PackAllB) only A is packed here.
+        float* bufB = sharedB == null ? GemmScratch.B(ncMax * kcStep) : null;
+        nint nPad = (g.N + nr - 1) / nr * nr;
         float* tile = GemmScratch.Tile(mr * nr);
         nint ldc = g.Ldc;
         for (int jc = n0; jc < n1; jc += blocking.NC)
@@ -97,7 +175,13 @@ internal static unsafe class GemmDriver
             {
                 int p0 = kb * kcStep;
                 int kc = Math.Min(kcStep, g.K - p0);
-                GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, jc, nc, bufB);
+                float* packedB;
+                if (sharedB != null) packedB = sharedB + p0 * nPad + (nint)jc * kc;
+                else
+                {
+                    GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, jc, nc, bufB);
+                    packedB = bufB;
+                }
                 float beta = kb == 0 ? g.Beta : 1f;
                 for (int ic = m0; ic < m1; ic += blocking.MC)
                 {
@@ -106,7 +190,7 @@ internal static unsafe class GemmDriver
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int cols = Math.Min(nr, nc - jr);
-                        float* pb = bufB + (nint)jr * kc;
+                        float* pb = packedB + (nint)jr * kc;
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int rows = Math.Min(mr, mc - ir);

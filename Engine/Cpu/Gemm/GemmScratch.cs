@@ -10,12 +10,17 @@ internal static unsafe class GemmScratch
     [ThreadStatic] private static float[]? _a;
     [ThreadStatic] private static float[]? _b;
     [ThreadStatic] private static float[]? _tile;
+    [ThreadStatic] private static float[]? _shared;
 
     /// <summary>Aligned buffer for the packed A block, at least <paramref name="floats"/> long.</summary>
     public static float* A(int floats) => Get(ref _a, floats);
 
     /// <summary>Aligned buffer for the packed B panel, at least <paramref name="floats"/> long.</summary>
     public static float* B(int floats) => Get(ref _b, floats);
+
+    /// <summary>Aligned buffer for a B packed once and read by every thread of the call, at least <paramref name="floats"/>
+    /// long; owned by the calling thread, which blocks until the call's parallel regions finish.</summary>
+    public static float* Shared(int floats) => Get(ref _shared, floats);
 
     /// <summary>Aligned buffer for one edge tile of C, at least <paramref name="floats"/> long.</summary>
     public static float* Tile(int floats) => Get(ref _tile, floats);

@@ -25,6 +25,12 @@ internal unsafe struct Microkernel256 : IMicrokernel
         var c30 = Vector256<float>.Zero; var c31 = Vector256<float>.Zero;
         var c40 = Vector256<float>.Zero; var c41 = Vector256<float>.Zero;
         var c50 = Vector256<float>.Zero; var c51 = Vector256<float>.Zero;
+        // Touch the C tile now so its lines arrive while the k loop runs (rows of C are often 4 KiB apart and collide in L1).
+        for (int r = 0; r < 6; r++)
+        {
+            Sse.Prefetch0(c + r * ldc);
+            Sse.Prefetch0(c + r * ldc + 8);
+        }
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(pb);

@@ -48,10 +48,14 @@ public sealed partial class CudaBackend
     }
 
     /// <inheritdoc />
-    public void NllGradWeights(Tensor target, Tensor weights, int outer, int classes, int inner, int ignoreIndex, double scale) =>
-        // nll_bwd writes −grad·scale, so −scale gives the +scale weights asked for.
+    public void NllGradWeights(Tensor target, Tensor weights, int outer, int classes, int inner, int ignoreIndex, double scale)
+    {
+        // The op allocates the map uncleared on devices (clear: device.IsCpu): zero it here. nll_bwd writes −grad·scale, so −scale
+        // gives the +scale weights asked for.
+        Fill(weights, 0);
         LaunchElements("nll_bwd", (long)outer * inner, new KernelArgs().Ptr(F32("nll_grad", weights)).Ptr(0).Ptr(Ptr(Dense("nll_grad", target)))
             .Float((float)-scale).Int(outer).Int(classes).Int(inner).Int(ignoreIndex));
+    }
 
     /// <inheritdoc />
     public void MaxAlong(Tensor x, Tensor? values, Tensor indices, int outer, int size, int inner) =>
@@ -59,9 +63,12 @@ public sealed partial class CudaBackend
             .Ptr(F32("max", x)).Int(outer).Int(size).Int(inner));
 
     /// <inheritdoc />
-    public void OneHotAlong(Tensor indices, Tensor y, int outer, int size, int inner) =>
+    public void OneHotAlong(Tensor indices, Tensor y, int outer, int size, int inner)
+    {
+        Fill(y, 0); // allocated uncleared on devices by the op
         LaunchElements("one_hot_along", (long)outer * inner, new KernelArgs().Ptr(F32("one_hot", y)).Ptr(Ptr(Dense("one_hot", indices)))
             .Int(outer).Int(size).Int(inner));
+    }
 
     /// <inheritdoc />
     public void Norm(Tensor x, Tensor y, int outer, int size, int inner) =>

@@ -58,12 +58,17 @@ public sealed unsafe partial class CudaBackend : IDeviceBackend, IDeviceOps
 
     // ------------------------------------------------------------------ memory
 
+    /// <summary>When true, memory allocated without clearing is filled with NaN, so an op or kernel that reads an element
+    /// nobody wrote shows it in its result (tests turn this on; ASTMT_POISON_DEVICE=1 does too).</summary>
+    public bool PoisonUninitialized { get; set; } = Environment.GetEnvironmentVariable("ASTMT_POISON_DEVICE") == "1";
+
     /// <inheritdoc />
     public Storage Allocate(DType dtype, int length, bool clear)
     {
         long bytes = (long)length * dtype.SizeOf();
         ulong p = Context.Allocator.Allocate(bytes, out long rounded);
         if (clear && bytes > 0) Context.Memset32(p, 0, (bytes + 3) / 4);
+        else if (PoisonUninitialized && bytes > 0) Context.Memset32(p, 0x7fc00000u, (bytes + 3) / 4);
         return Storage.FromDevice(dtype, Device, length, new GpuBuffer(Context, p, rounded));
     }
 

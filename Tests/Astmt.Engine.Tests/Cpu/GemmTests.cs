@@ -43,6 +43,7 @@ public class GemmTests
         [33, 45, 1],
         [9, 37, 1500],
         [70, 130, 40],
+        [300, 20, 70], // tall and narrow: B packed once and shared by the threads
     ];
 
     private static IEnumerable<TestCaseData> KernelShapeTransposeCases()

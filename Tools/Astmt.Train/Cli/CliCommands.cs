@@ -131,7 +131,7 @@ internal sealed class CliCommands(CliEnvironment env)
 
     public int Info((ConfigLayer Flags, ConfigLayer? File) layers, bool json)
     {
-        var config = Resolve(layers);
+        var config = ConfigResolver.Resolve(env.Registry, layers.Flags, layers.File, env.Now(), requireData: false);
         using var experiment = env.Registry.Get(config.Model, ConfigKeys.Model.Flag).Create(config);
         var facts = experiment.Describe();
         if (json)

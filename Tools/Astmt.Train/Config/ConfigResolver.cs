@@ -9,8 +9,9 @@ namespace Astmt.Train.Config;
 /// </summary>
 public static class ConfigResolver
 {
-    /// <summary>Resolves a configuration. <paramref name="fileLayer"/> is the <c>--config</c> file's layer, if any.</summary>
-    public static RunConfig Resolve(ExperimentRegistry registry, ConfigLayer flags, ConfigLayer? fileLayer, DateTime now)
+    /// <summary>Resolves a configuration. <paramref name="fileLayer"/> is the <c>--config</c> file's layer, if any. Without
+    /// <paramref name="requireData"/> (for <c>info</c>, which only describes the network) a dataset folder may be left out.</summary>
+    public static RunConfig Resolve(ExperimentRegistry registry, ConfigLayer flags, ConfigLayer? fileLayer, DateTime now, bool requireData = true)
     {
         var builtIn = new ConfigLayer();
         foreach (var key in ConfigKeys.All)
@@ -51,7 +52,7 @@ public static class ConfigResolver
             throw new ConfigurationException($"{Last(layers, ConfigKeys.Dataset.Name)!.Source}: model '{descriptor.Name}' does not take dataset '{dataset}'; " +
                 $"expected one of {string.Join(", ", descriptor.Datasets)}.");
         string? data = GetOptional(ConfigKeys.Data);
-        if (data == null && dataset != "synthetic")
+        if (data == null && dataset != "synthetic" && requireData)
             throw new ConfigurationException($"{ConfigKeys.Data.Flag}: dataset '{dataset}' needs its folder; pass {ConfigKeys.Data.Flag} DIR.");
         if (data != null && !Directory.Exists(data))
             throw new ConfigurationException($"{Last(layers, ConfigKeys.Data.Name)!.Source}: the dataset folder '{data}' does not exist; expected the {dataset} layout there.");

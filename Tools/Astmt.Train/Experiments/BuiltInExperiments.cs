@@ -1,4 +1,5 @@
 using Astmt.Models.Synthetic;
+using Astmt.Train.Experiments.Mtan;
 
 namespace Astmt.Train.Experiments;
 
@@ -13,6 +14,8 @@ public static class BuiltInExperiments
     {
         // MTAN (issue 5) and ASTMT (issue 6) register their experiments here as they land, e.g.
         // registry.Register(MtanExperiment.Descriptor);
+        MtanExperiments.Register(registry);
+        AstmtModels.AstmtExperiments.Register(registry);
         registry.SyntheticWriter = WriteSyntheticScenes;
     }
 

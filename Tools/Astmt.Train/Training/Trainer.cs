@@ -60,6 +60,7 @@ public sealed class Trainer
         var history = MetricsLog.Read(_run.MetricsPath).Where(r => r.Epoch <= st.Epoch).ToList();
         if (resume != null)
             _console.Line($"Resuming {_run.Root} at epoch {st.Epoch + 1}, step {st.StepInEpoch} of {batchesPerEpoch}.");
+        else BaselineEvaluation.Run(_experiment, bs, _run, _console);
 
         while (st.Epoch < _config.Epochs)
         {
@@ -150,6 +151,7 @@ public sealed class Trainer
             PredictionWriter.Write(_experiment, _run.PredictionsFolder, _config.PredictionSamples);
             ReportWriter.Write(_run, _config, tasks, _experiment.Describe(), history, st);
         }
+        if (history.Count > 0) BaselineEvaluation.PrintComparison(_run, tasks, history[^1], _console);
         PrintSummary(history, st);
         return ExitCodes.Ok;
     }

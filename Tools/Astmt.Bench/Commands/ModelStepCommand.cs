@@ -1,0 +1,142 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Astmt.Bench.Measurement;
+using Astmt.Bench.Report;
+using Astmt.Engine.Diagnostics;
+
+namespace Astmt.Bench.Commands;
+
+/// <summary>
+/// <c>train-step</c> and <c>forward</c>: time a full training step (forward, losses, backward, optimizer step) or an eval-mode
+/// forward pass of a whole model, optionally against PyTorch running the same model, shapes and optimizer in a helper process
+/// with runs alternating (ours, theirs, ours, …). Reports the median step time, images/s, GFLOP/s and its fraction of the measured
+/// FMA peak, peak RSS, GC collections during the timed steps, and the ratio (PyTorch ms / ours; above 1 means we are faster).
+/// With <c>ASTMT_PROFILE=1</c> it also prints where our timed steps spent their time, per op.
+/// </summary>
+internal static class ModelStepCommand
+{
+    /// <summary>The <c>train-step</c> command.</summary>
+    public static Command CreateTrainStep() => Create("train-step", "Time a full training step of a model (forward, losses, backward, optimizer step), optionally against PyTorch.", training: true);
+
+    /// <summary>The <c>forward</c> command.</summary>
+    public static Command CreateForward() => Create("forward", "Time eval-mode inference of a model (no graph), optionally against PyTorch.", training: false);
+
+    private static Command Create(string name, string description, bool training)
+    {
+        var common = new CommonOptions();
+        common.Reps.Aliases.Add("--steps");
+        common.Warmup.DefaultValueFactory = _ => 1;
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(", ", ModelWorkloads.Names)}.", DefaultValueFactory = _ => "mtan-segnet" };
+        var batch = new Option<int>("--batch") { Description = "Images per batch.", DefaultValueFactory = _ => 2 };
+        var height = new Option<int>("--height") { Description = "Image height (a multiple of 32 for the SegNets).", DefaultValueFactory = _ => 96 };
+        var width = new Option<int>("--width") { Description = "Image width (a multiple of 32 for the SegNets).", DefaultValueFactory = _ => 128 };
+        var reference = new Option<string?>("--reference") { Description = "Compare with a reference implementation in the same run: pytorch." };
+        var command = new Command(name, description) { model, batch, height, width, reference };
+        common.AddTo(command);
+        command.SetAction(result =>
+        {
+            var settings = common.Read(result);
+            string? refName = result.GetValue(reference);
+            if (refName is not null && refName != "pytorch")
+                throw new ArgumentException($"--reference: only 'pytorch' is available for {name}, got '{refName}'.");
+            var shape = new StepShape(result.GetValue(model)!, result.GetValue(batch), result.GetValue(height), result.GetValue(width));
+            return Run(name, training, settings, shape, refName is not null);
+        });
+        return command;
+    }
+
+    private static int Run(string command, bool training, RunSettings settings, StepShape shape, bool withPyTorch)
+    {
+        using var workload = ModelWorkloads.Create(shape.Model, shape.Batch, shape.Height, shape.Width);
+        double flops = 2.0 * workload.ForwardMacsPerBatch * (training ? 3 : 1);
+        var (peak, peakWidth) = FmaPeak.PerCoreTimesThreads(settings.Threads);
+        Console.WriteLine($"{command}: {shape.Model}, batch {shape.Batch}, {shape.Height}x{shape.Width}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}, clock {settings.Clock}");
+        Console.WriteLine($"parameters: {workload.Parameters:N0}; {flops / 1e9:F2} GFLOP per {(training ? "step" : "forward")} ({workload.FlopConvention})");
+        Console.WriteLine($"measured FMA peak ({peakWidth}): {peak / settings.Threads:F1} GFLOP/s per core x {settings.Threads} thread(s) = {peak:F1} GFLOP/s");
+
+        using var pytorch = withPyTorch ? PyTorchReference.Start(command, workload, shape.Batch, shape.Height, shape.Width, settings.Threads,
+            settings.Clock == ClockKind.ThreadCpu ? "thread-cpu" : "wall") : null;
+        if (pytorch is not null)
+        {
+            Console.WriteLine($"reference: {pytorch.Engine}, {pytorch.Threads} thread(s), parameters {pytorch.Parameters:N0}; runs alternate with ours");
+            if (pytorch.Parameters != workload.Parameters)
+                throw new InvalidOperationException($"--reference pytorch: the reference model has {pytorch.Parameters:N0} parameters but ours has {workload.Parameters:N0}; they must be the same model.");
+            Console.WriteLine("parameter counts agree.");
+        }
+
+        Action step = training ? workload.TrainStep : workload.Forward;
+        int calls = 0;
+        var oursCpuMs = new List<double>();
+        Action ours = () =>
+        {
+            // The profile covers the timed steps only: warm-up (JIT, first-touch allocation) would dominate it otherwise.
+            if (OpProfiler.Enabled && ++calls == settings.Warmup + 1) OpProfiler.Reset();
+            OpProfiler.Mark();
+            var cpu0 = Environment.CpuUsage.TotalTime;
+            step();
+            oursCpuMs.Add((Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds);
+        };
+        var referenceMs = new List<double>();
+        var referenceCpuMs = new List<double>();
+        Action? theirs = pytorch is null ? null : () =>
+        {
+            var (ms, cpuMs) = pytorch.RunOnce();
+            referenceMs.Add(ms);
+            referenceCpuMs.Add(cpuMs);
+        };
+        var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
+        double rss = ProcessMemory.PeakRssMb();
+
+        var oursResult = new StepResult("astmt-native", workload.Parameters, settings.Threads, sample.MedianMs, sample.MinMs, sample.MaxMs,
+            Median([.. oursCpuMs.Skip(settings.Warmup)]),
+            shape.Batch * 1000.0 / sample.MedianMs, flops / (sample.MedianMs * 1e6), flops / (sample.MedianMs * 1e6) / peak, rss, sample.GcCollections, null);
+        StepResult? refResult = null;
+        if (pytorch is not null)
+        {
+            // The reference's own timings of its step (perf_counter inside Python), without the pipe round trip; warm-up runs dropped.
+            var timed = referenceMs.Skip(settings.Warmup).ToArray();
+            double median = Median(timed);
+            refResult = new StepResult(pytorch.Engine, pytorch.Parameters, pytorch.Threads, median, timed.Min(), timed.Max(),
+                Median([.. referenceCpuMs.Skip(settings.Warmup)]),
+                shape.Batch * 1000.0 / median, flops / (median * 1e6), flops / (median * 1e6) / peak, pytorch.PeakRssMb(), null, median / sample.MedianMs);
+        }
+
+        var table = new ConsoleTable(("engine", 18, true), ("ms/step", 10, false), ("min", 10, false), ("max", 10, false), ("cpu ms", 10, false), ("img/s", 7, false),
+            ("GFLOP/s", 8, false), ("%peak", 6, false), ("peak RSS MB", 11, false), ("GCs", 4, false));
+        table.PrintHeader();
+        foreach (var r in refResult is null ? [oursResult] : new[] { oursResult, refResult })
+            table.PrintRow(r.Engine, $"{r.MsPerStep:F1}", $"{r.MsMin:F1}", $"{r.MsMax:F1}", $"{r.CpuMsPerStep:F1}", $"{r.ImagesPerS:F2}", $"{r.GflopPerS:F1}",
+                $"{100 * r.PeakFraction:F0}%", $"{r.PeakRssMb:F0}", r.GcCount is { } g ? $"{g}" : "-");
+        if (refResult is not null)
+            Console.WriteLine($"ratio (PyTorch ms / ours): {refResult.Ratio:F2} ({(refResult.Ratio >= 1 ? "we are faster" : "PyTorch is faster")})");
+        if (OpProfiler.Enabled) Console.Write(OpProfiler.Format(settings.Reps));
+
+        JsonReport.Write(settings.Json, new StepReport(command, shape.Model, shape.Batch, shape.Height, shape.Width, settings.Threads, settings.Warmup, settings.Reps,
+            settings.Clock.ToString(), workload.Parameters, workload.FlopConvention, flops / 1e9, peak, peakWidth,
+            oursResult.MsPerStep, oursResult.MsMin, oursResult.MsMax, oursResult.CpuMsPerStep, oursResult.ImagesPerS, oursResult.GflopPerS, oursResult.PeakFraction, rss, sample.GcCollections,
+            refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
+        return 0;
+    }
+
+    private static double Median(double[] values)
+    {
+        if (values.Length == 0) throw new InvalidOperationException("Median of no values.");
+        var sorted = (double[])values.Clone();
+        Array.Sort(sorted);
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    }
+
+    private sealed record StepShape(string Model, int Batch, int Height, int Width);
+
+    /// <summary>One side's figures; the reference adds <c>ratio</c> (its ms over ours). <c>cpu_ms_per_step</c> is the median CPU time of
+    /// all the process's threads per step, a load-robust measure of the work done (it includes any spin-waiting).</summary>
+    internal sealed record StepResult(string Engine, long Parameters, int Threads, double MsPerStep, double MsMin, double MsMax, double CpuMsPerStep,
+        double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb, int? GcCount, double? Ratio);
+
+    /// <summary>The JSON of <c>train-step</c>/<c>forward</c>: ms_per_step is the median; gflop_per_s follows the printed FLOP convention.</summary>
+    internal sealed record StepReport(string Command, string Model, int Batch, int Height, int Width, int Threads, int Warmup, int Steps, string Clock,
+        long Parameters, string FlopConvention, double GflopPerStep, double FmaPeakGflopPerS, string FmaPeakWidth,
+        double MsPerStep, double MsMin, double MsMax, double CpuMsPerStep, double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb,
+        int GcCount, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
+}

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Astmt.Engine;
+using Astmt.Engine.Diagnostics;
+using Astmt.Engine.Autograd;
+using Astmt.Engine.Ops;
+using Astmt.Engine.Optim;
+using Astmt.Models.Losses;
+using Astmt.Models.Mtan;
+
+namespace Astmt.Bench.Commands;
+
+/// <summary>
+/// An MTAN-family network (NYUv2 tasks: 13-class semantic, depth, normal) as the reference trains it: forward, the task losses
+/// summed with equal weights (one loss for single-task networks), backward, Adam (lr 1e-4, betas 0.9/0.999, eps 1e-8).
+/// </summary>
+internal sealed class MtanWorkload : IModelWorkload
+{
+    private const int Classes = 13;
+    private readonly MultiTaskNetwork _network;
+    private readonly Adam _optimizer;
+    private readonly Tensor _images;
+    private readonly Dictionary<MtanTask, Tensor> _truths;
+
+    public MtanWorkload(string model, int batch, int height, int width)
+    {
+        if (height % 32 != 0 || width % 32 != 0)
+            throw new ArgumentException($"--height and --width must be multiples of 32 for the MTAN SegNets (five 2x poolings), got {height}x{width}.");
+        Model = model;
+        _network = MtanModels.Create(model, new MtanModelOptions { ClassCount = Classes });
+        var trainable = _network.Parameters().Where(p => p.RequiresGrad).ToArray();
+        Parameters = trainable.Sum(p => (long)p.Numel);
+        _optimizer = new Adam(trainable, 1e-4);
+        var rng = new Random(0);
+        _images = ModelWorkloads.Uniform(rng, 0, 1, batch, 3, height, width);
+        _truths = new Dictionary<MtanTask, Tensor>
+        {
+            [MtanTask.Semantic] = ModelWorkloads.Labels(rng, Classes, batch, height, width),
+            [MtanTask.Depth] = ModelWorkloads.Uniform(rng, 0.5, 1.5, batch, 1, height, width),
+            [MtanTask.Normal] = ModelWorkloads.UnitNormals(rng, batch, height, width),
+        };
+        ForwardMacsPerBatch = MtanModels.MultiplyAccumulatesPerImage(_network, height, width) * batch;
+    }
+
+    public string Model { get; }
+
+    public long Parameters { get; }
+
+    public long ForwardMacsPerBatch { get; }
+
+    public string FlopConvention =>
+        "FLOPs = 2 x conv/linear MACs (FlopCounter via MtanModels.MultiplyAccumulatesPerImage); a training step counts 3 x forward (forward, backward-data, backward-weight)";
+
+    public IReadOnlyList<string> ReferenceArguments => ["--model", Model, "--classes", $"{Classes}"];
+
+    public void TrainStep()
+    {
+        _network.Train();
+        _optimizer.ZeroGrad();
+        var output = _network.Forward(_images);
+        Tensor? total = null;
+        for (int t = 0; t < output.Predictions.Count; t++)
+        {
+            var loss = MtanLosses.For(_network.Tasks[t], output.Predictions[t], _truths[_network.Tasks[t]]);
+            total = total is null ? loss : F.Add(total, loss);
+        }
+        long t0 = Stopwatch.GetTimestamp();
+        total!.Backward();
+        long t1 = Stopwatch.GetTimestamp();
+        _optimizer.Step();
+        if (OpProfiler.Enabled)
+        {
+            // Whole phases next to the per-op entries: backward as a whole (node time plus gradient accumulation) and the update.
+            OpProfiler.Add("phase: backward (all)", t1 - t0);
+            OpProfiler.Add("phase: optimizer step", Stopwatch.GetTimestamp() - t1);
+        }
+    }
+
+    public void Forward()
+    {
+        _network.Eval();
+        using (Autograd.NoGrad())
+        {
+            var output = _network.Forward(_images);
+            foreach (var p in output.Predictions) p.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        _images.Dispose();
+        foreach (var t in _truths.Values) t.Dispose();
+    }
+}
