@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Astmt.Engine;
 using Astmt.Engine.Diagnostics;
+using Astmt.Engine.Memory;
 using Astmt.Engine.Autograd;
 using Astmt.Engine.Ops;
 using Astmt.Engine.Optim;
@@ -43,6 +44,10 @@ internal sealed class MtanWorkload : IModelWorkload
 
     public string Model { get; }
 
+    /// <summary>With the profiler on: MiB the buffer pool had rented out when the last forward pass and losses were done (weights,
+    /// gradients, optimizer state and the graph's activations), for comparing with the pool's total.</summary>
+    public double? RentedAfterForwardMb { get; private set; }
+
     public long Parameters { get; }
 
     public long ForwardMacsPerBatch { get; }
@@ -63,6 +68,7 @@ internal sealed class MtanWorkload : IModelWorkload
             var loss = MtanLosses.For(_network.Tasks[t], output.Predictions[t], _truths[_network.Tasks[t]]);
             total = total is null ? loss : F.Add(total, loss);
         }
+        if (OpProfiler.Enabled) RentedAfterForwardMb = BufferPool.RentedBytes / 1048576.0;
         long t0 = Stopwatch.GetTimestamp();
         total!.Backward();
         long t1 = Stopwatch.GetTimestamp();
