@@ -73,9 +73,12 @@ internal static class ModelStepCommand
             if (OpProfiler.Enabled && ++calls == settings.Warmup + 1) OpProfiler.Reset();
             OpProfiler.Mark();
             var cpu0 = Environment.CpuUsage.TotalTime;
+            long t0 = Stopwatch.GetTimestamp();
             step();
             BenchDevice.Synchronize(settings.Device); // a device step ends when its kernels have run, not when they are queued
+            double wall = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             oursCpuMs.Add((Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds);
+            Console.WriteLine($"  ours    {Phase(oursCpuMs.Count, settings.Warmup)}: {wall,10:F1} ms wall, {oursCpuMs[^1],10:F1} ms CPU");
         };
         var referenceMs = new List<double>();
         var referenceCpuMs = new List<double>();
@@ -84,6 +87,7 @@ internal static class ModelStepCommand
             var (ms, cpuMs) = pytorch.RunOnce();
             referenceMs.Add(ms);
             referenceCpuMs.Add(cpuMs);
+            Console.WriteLine($"  pytorch {Phase(referenceMs.Count, settings.Warmup)}: {ms,10:F1} ms ({settings.Clock}), {cpuMs,10:F1} ms CPU");
         };
         var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
         double rss = ProcessMemory.PeakRssMb();
@@ -118,6 +122,8 @@ internal static class ModelStepCommand
             refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
         return 0;
     }
+
+    private static string Phase(int run, int warmup) => run <= warmup ? $"warm-up {run}" : $"run {run - warmup}";
 
     private static double Median(double[] values)
     {
