@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Astmt.Bench.Measurement;
 using Astmt.Bench.Report;
 using Astmt.Engine.Diagnostics;
+using Astmt.Engine.Memory;
 
 namespace Astmt.Bench.Commands;
 
@@ -66,11 +67,16 @@ internal static class ModelStepCommand
 
         Action step = training ? workload.TrainStep : workload.Forward;
         int calls = 0;
+        long arraysAtTimedStart = 0;
         var oursCpuMs = new List<double>();
         Action ours = () =>
         {
             // The profile covers the timed steps only: warm-up (JIT, first-touch allocation) would dominate it otherwise.
-            if (OpProfiler.Enabled && ++calls == settings.Warmup + 1) OpProfiler.Reset();
+            if (++calls == settings.Warmup + 1)
+            {
+                arraysAtTimedStart = BufferPool.ArraysCreated;
+                if (OpProfiler.Enabled) OpProfiler.Reset();
+            }
             OpProfiler.Mark();
             var cpu0 = Environment.CpuUsage.TotalTime;
             long t0 = Stopwatch.GetTimestamp();
@@ -91,6 +97,7 @@ internal static class ModelStepCommand
         };
         var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
         double rss = ProcessMemory.PeakRssMb();
+        long arraysCreated = BufferPool.ArraysCreated - arraysAtTimedStart;
 
         var oursResult = new StepResult("astmt-native", workload.Parameters, settings.Threads, sample.MedianMs, sample.MinMs, sample.MaxMs,
             Median([.. oursCpuMs.Skip(settings.Warmup)]),
@@ -114,12 +121,14 @@ internal static class ModelStepCommand
                 $"{100 * r.PeakFraction:F0}%", $"{r.PeakRssMb:F0}", r.GcCount is { } g ? $"{g}" : "-");
         if (refResult is not null)
             Console.WriteLine($"ratio (PyTorch ms / ours): {refResult.Ratio:F2} ({(refResult.Ratio >= 1 ? "we are faster" : "PyTorch is faster")})");
+        Console.WriteLine($"ours: buffer pool created {arraysCreated} arrays during the timed steps (0 = steady state), holds {BufferPool.CreatedBytes / 1048576.0:F0} MB " +
+            $"({BufferPool.RentedBytes / 1048576.0:F0} MB rented, {BufferPool.PooledBytes / 1048576.0:F0} MB pooled)");
         if (OpProfiler.Enabled) Console.Write(OpProfiler.Format(settings.Reps));
 
         JsonReport.Write(settings.Json, new StepReport(command, shape.Model, shape.Batch, shape.Height, shape.Width, settings.Threads, settings.Warmup, settings.Reps,
             settings.Clock.ToString(), workload.Parameters, workload.FlopConvention, flops / 1e9, peak, peakWidth,
             oursResult.MsPerStep, oursResult.MsMin, oursResult.MsMax, oursResult.CpuMsPerStep, oursResult.ImagesPerS, oursResult.GflopPerS, oursResult.PeakFraction, rss, sample.GcCollections,
-            refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
+            arraysCreated, BufferPool.CreatedBytes / 1048576.0, refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
         return 0;
     }
 
@@ -145,5 +154,5 @@ internal static class ModelStepCommand
     internal sealed record StepReport(string Command, string Model, int Batch, int Height, int Width, int Threads, int Warmup, int Steps, string Clock,
         long Parameters, string FlopConvention, double GflopPerStep, double FmaPeakGflopPerS, string FmaPeakWidth,
         double MsPerStep, double MsMin, double MsMax, double CpuMsPerStep, double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb,
-        int GcCount, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
+        int GcCount, long PoolArraysCreatedTimed, double PoolCreatedMb, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
 }
