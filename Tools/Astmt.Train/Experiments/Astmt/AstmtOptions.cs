@@ -96,8 +96,6 @@ public sealed record AstmtOptions
             "synthetic" => AstmtDataset.Synthetic,
             _ => throw new ConfigurationException($"--dataset: ASTMT does not take '{config.Dataset}'; expected one of {string.Join(", ", AstmtExperiments.Datasets)}."),
         };
-        // A missing GPU is reported as such first (TrainingDevice), then the CPU-only limit of ASTMT.
-        if (config.Device != "cpu") Training.TrainingDevice.Initialize(config.Device);
         if (config.Device != "cpu")
             throw new ConfigurationException($"--device: ASTMT training runs on the CPU only for now ('{config.Device}' was asked); expected cpu.");
 
