@@ -48,10 +48,10 @@ internal static class ModelStepCommand
 
     private static int Run(string command, bool training, RunSettings settings, StepShape shape, bool withPyTorch)
     {
-        using var workload = ModelWorkloads.Create(shape.Model, shape.Batch, shape.Height, shape.Width);
+        using var workload = ModelWorkloads.Create(shape.Model, shape.Batch, shape.Height, shape.Width, settings.Device);
         double flops = 2.0 * workload.ForwardMacsPerBatch * (training ? 3 : 1);
         var (peak, peakWidth) = FmaPeak.PerCoreTimesThreads(settings.Threads);
-        Console.WriteLine($"{command}: {shape.Model}, batch {shape.Batch}, {shape.Height}x{shape.Width}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}, clock {settings.Clock}");
+        Console.WriteLine($"{command}: {shape.Model}, batch {shape.Batch}, {shape.Height}x{shape.Width}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}, clock {settings.Clock}, device {settings.Device}");
         Console.WriteLine($"parameters: {workload.Parameters:N0}; {flops / 1e9:F2} GFLOP per {(training ? "step" : "forward")} ({workload.FlopConvention})");
         Console.WriteLine($"measured FMA peak ({peakWidth}): {peak / settings.Threads:F1} GFLOP/s per core x {settings.Threads} thread(s) = {peak:F1} GFLOP/s");
 
@@ -81,6 +81,7 @@ internal static class ModelStepCommand
             var cpu0 = Environment.CpuUsage.TotalTime;
             long t0 = Stopwatch.GetTimestamp();
             step();
+            BenchDevice.Synchronize(settings.Device); // a device step ends when its kernels have run, not when they are queued
             double wall = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             oursCpuMs.Add((Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds);
             Console.WriteLine($"  ours    {Phase(oursCpuMs.Count, settings.Warmup)}: {wall,10:F1} ms wall, {oursCpuMs[^1],10:F1} ms CPU");
