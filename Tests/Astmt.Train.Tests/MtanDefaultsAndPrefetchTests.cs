@@ -95,7 +95,7 @@ public sealed class MtanDefaultsAndPrefetchTests
         Assert.That(help, Does.Contain("0.125 on synthetic, 1 on nyuv2/cityscapes"), "--width-multiplier");
     }
 
-    /// <summary>Trains <paramref name="epochs"/> epochs the way the trainer orders them and returns every step's losses.</summary>
+    /// <summary>Trains the configured epochs the way the trainer orders them and returns every step's losses.</summary>
     private static List<double> TrainLosses(RunConfig config, bool prefetch, out long hits, out bool cachedAll)
     {
         using var experiment = new MtanExperiment(config, prefetch, cacheBudgetBytes: 0);
