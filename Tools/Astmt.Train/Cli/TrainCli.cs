@@ -184,7 +184,7 @@ internal sealed class ConfigFlags
         string? modelDefaults = ModelDefaults(defaultModel, key.Name, null);
         return modelDefaults == null
             ? text + $" [default: {key.BuiltInDefault}, unless the model or preset sets it]"
-            : text + $" [default for {defaultModel!.Name}: {modelDefaults}; otherwise {key.BuiltInDefault} unless the model or preset sets it]";
+            : text + $" [default for {defaultModel!.Name}: {modelDefaults}; other models: {key.BuiltInDefault} unless they or a preset set it]";
     }
 
     /// <summary>What <paramref name="model"/> sets <paramref name="key"/> to on each of its datasets ("8 on synthetic, 2 on
