@@ -8,6 +8,7 @@ using Astmt.Models.Losses;
 using Astmt.Models.Mtan;
 using Astmt.Models.Weighting;
 using Astmt.Train.Config;
+using Astmt.Train.Training;
 
 namespace Astmt.Train.Experiments.Mtan;
 
@@ -41,6 +42,7 @@ public sealed class MtanExperiment : IExperiment
     private int _weightingEpoch = -1;
     private string? _flops;
     private readonly MtanTrainPrefetch? _prefetch;
+    private readonly Device _device;
 
     /// <summary>Builds the network, data, weighting and optimizer of <paramref name="config"/>. Throws
     /// <see cref="ConfigurationException"/> for a size the network cannot take or a dataset it cannot use.</summary>
@@ -55,8 +57,8 @@ public sealed class MtanExperiment : IExperiment
         if (config.Height % 32 != 0 || config.Width % 32 != 0)
             throw new ConfigurationException($"--height/--width: {config.Height}x{config.Width} cannot be taken by '{config.Model}'; " +
                 "expected multiples of 32 (SegNet pools five times by 2 and unpools back), for example 64x64 or 288x384.");
-        if (config.Device != "cpu")
-            throw new ConfigurationException($"--device: MTAN training runs on the CPU only for now ('{config.Device}' was asked); expected cpu.");
+        // Device (--device): parameters, buffers, batches and Adam's state live there; metrics and checkpoints use host copies.
+        _device = TrainingDevice.Initialize(config.Device);
         bool singleTask = config.Model is "segnet-single" or "stan";
         if (singleTask && config.Dataset == "cityscapes" && _options.SingleTask == MtanTask.Normal)
             throw new ConfigurationException("--task: CityScapes has no normals; expected semantic or depth.");
@@ -70,6 +72,7 @@ public sealed class MtanExperiment : IExperiment
             SingleTask = _options.SingleTask,
             Seed = unchecked((ulong)config.Seed),
         });
+        _network.To(_device);
         _tasks = [.. _network.Tasks];
         _taskNames = _tasks.Select(MtanTasks.Name).ToArray();
         Tasks = _tasks.Select(t => MtanMetricNames.Describe(t, _network.ClassCount)).ToArray();
@@ -163,12 +166,15 @@ public sealed class MtanExperiment : IExperiment
 
         clock.Restart();
         _network.Train();
-        var output = _network.Forward(data.Images);
+        var images = TrainingDevice.On(data.Images, _device);
+        var output = _network.Forward(images);
         var losses = new Tensor[_tasks.Length];
         var values = new double[_tasks.Length];
+        var deviceTruths = new List<Tensor>();
         for (int t = 0; t < _tasks.Length; t++)
         {
             var truth = data.Target(_taskNames[t]);
+            if (!_device.IsCpu) deviceTruths.Add(truth = truth.To(_device));
             losses[t] = MtanLosses.For(_tasks[t], output.Predictions[t], truth);
             values[t] = losses[t].Item();
         }
@@ -176,13 +182,20 @@ public sealed class MtanExperiment : IExperiment
 
         // Train metrics read the predictions now: backward releases the step's tensors.
         clock.Restart();
-        for (int t = 0; t < _tasks.Length; t++) _trainMetrics.Add(t, output.Predictions[t], data.Target(_taskNames[t]));
+        for (int t = 0; t < _tasks.Length; t++)
+        {
+            var prediction = TrainingDevice.OnHost(output.Predictions[t]);
+            _trainMetrics.Add(t, prediction, data.Target(_taskNames[t]));
+            if (!ReferenceEquals(prediction, output.Predictions[t])) prediction.Dispose();
+        }
         double metrics = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
         _optimizer.ZeroGrad();
         _weighting.Backward(losses, []);
         double backward = clock.Elapsed.TotalMilliseconds;
+        if (!ReferenceEquals(images, data.Images)) images.Dispose();
+        foreach (var truth in deviceTruths) truth.Dispose();
 
         _weighting.EndBatch(values);
         for (int t = 0; t < values.Length; t++) _openBatchSums[t] += values[t];
@@ -256,7 +269,14 @@ public sealed class MtanExperiment : IExperiment
     {
         _network.Eval();
         using (Autograd.NoGrad())
-            return [.. _network.Forward(images).Predictions];
+        {
+            if (_device.IsCpu) return [.. _network.Forward(images).Predictions];
+            using var onDevice = images.To(_device);
+            var predictions = _network.Forward(onDevice).Predictions;
+            var host = predictions.Select(p => p.To(Device.Cpu)).ToArray();
+            foreach (var p in predictions) p.Dispose();
+            return host;
+        }
     }
 
     /// <inheritdoc />
@@ -268,10 +288,10 @@ public sealed class MtanExperiment : IExperiment
     public ExperimentState CaptureState()
     {
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var (name, t) in _network.StateDict()) tensors["model." + name] = t.Detach();
+        foreach (var (name, t) in _network.StateDict()) tensors["model." + name] = t.Device.IsCpu ? t.Detach() : t.To(Device.Cpu);
         foreach (var (name, t) in _optimizer.StateDict("optim.")) tensors[name] = t;
         foreach (var (name, t) in _schedule.StateDict("optim.schedule.")) tensors[name] = t;
-        foreach (var p in _weighting.Parameters) tensors["weighting.logsigma"] = p.Detach();
+        foreach (var p in _weighting.Parameters) tensors["weighting.logsigma"] = p.Device.IsCpu ? p.Detach() : p.To(Device.Cpu);
         tensors["rng.augment"] = GeneratorState.Save(_augment);
         tensors["metrics.train"] = Tensor.FromArray((double[])_trainMetrics.State.Clone(), _trainMetrics.State.Length);
         var metadata = new Dictionary<string, string>
