@@ -41,11 +41,16 @@ public sealed class MtanExperiment : IExperiment
     private int _openBatches;
     private int _weightingEpoch = -1;
     private string? _flops;
+    private readonly MtanTrainPrefetch? _prefetch;
     private readonly Device _device;
 
     /// <summary>Builds the network, data, weighting and optimizer of <paramref name="config"/>. Throws
     /// <see cref="ConfigurationException"/> for a size the network cannot take or a dataset it cannot use.</summary>
-    public MtanExperiment(RunConfig config)
+    public MtanExperiment(RunConfig config) : this(config, prefetch: true, MtanDataSource.CacheBudgetBytes) { }
+
+    /// <summary>As the public constructor; <paramref name="prefetch"/> switches the background loading of the next training
+    /// batch and <paramref name="cacheBudgetBytes"/> limits the in-memory sample cache (tests compare both ways).</summary>
+    internal MtanExperiment(RunConfig config, bool prefetch, long cacheBudgetBytes)
     {
         _config = config;
         _options = MtanOptions.From(config);
@@ -58,7 +63,8 @@ public sealed class MtanExperiment : IExperiment
         if (singleTask && config.Dataset == "cityscapes" && _options.SingleTask == MtanTask.Normal)
             throw new ConfigurationException("--task: CityScapes has no normals; expected semantic or depth.");
 
-        _data = new MtanDataSource(config, _options);
+        _data = new MtanDataSource(config, _options, cacheBudgetBytes);
+        _prefetch = prefetch ? new MtanTrainPrefetch(_data) : null;
         _network = MtanModels.Create(config.Model, new MtanModelOptions
         {
             Dataset = _data.Dataset,
@@ -154,7 +160,8 @@ public sealed class MtanExperiment : IExperiment
             seeds = new ulong[batch.SampleIndices.Length];
             for (int i = 0; i < seeds.Length; i++) seeds[i] = _augment.NextUInt64();
         }
-        using var data = _data.TrainBatch(batch.SampleIndices, seeds);
+        using var data = _prefetch?.Take(batch.SampleIndices, seeds) ?? _data.TrainBatch(batch.SampleIndices, seeds);
+        if (_prefetch != null) StartPrefetch(batch);
         double loading = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
@@ -198,6 +205,31 @@ public sealed class MtanExperiment : IExperiment
         var result = new Dictionary<string, double>();
         for (int t = 0; t < _tasks.Length; t++) result[_taskNames[t]] = values[t];
         return result;
+    }
+
+    /// <summary>Number of training batches taken from the background loader (the rest were loaded in the step).</summary>
+    internal long PrefetchHits => _prefetch?.Hits ?? 0;
+
+    /// <summary>Starts loading the batch that follows <paramref name="batch"/> in the trainer's order (<see
+    /// cref="Training.Trainer.EpochOrder"/>), with the augmentation seeds the augmentation generator will give it, read from a
+    /// copy so the generator itself does not move. A guess that turns out wrong costs only the wasted load.</summary>
+    private void StartPrefetch(TrainBatch batch)
+    {
+        int n = _data.TrainCount, bs = _config.BatchSize, steps = (n + bs - 1) / bs;
+        int epoch = batch.Epoch, step = batch.StepInEpoch + 1;
+        if (step >= steps) { epoch++; step = 0; }
+        if (epoch >= _config.Epochs) return;
+        int start = step * bs, count = Math.Min(bs, n - start);
+        int[] indices = Training.Trainer.EpochOrder(_config.Seed, epoch, n)[start..(start + count)];
+        ulong[]? seeds = null;
+        if (_data.Augmentation != null)
+        {
+            var peek = new Generator();
+            peek.SetState(_augment.GetState());
+            seeds = new ulong[count];
+            for (int i = 0; i < count; i++) seeds[i] = peek.NextUInt64();
+        }
+        _prefetch!.Start(indices, seeds);
     }
 
     /// <inheritdoc />
@@ -339,5 +371,9 @@ public sealed class MtanExperiment : IExperiment
             .ToDictionary(p => p.Key, p => p.Value);
 
     /// <inheritdoc />
-    public void Dispose() => GC.SuppressFinalize(this);
+    public void Dispose()
+    {
+        _prefetch?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
