@@ -193,7 +193,7 @@ public static class Autograd
         if (!retainGraph)
         {
             foreach (var n in nodes) n.Free();
-            if (targets == null) StepArena.ReleaseAll();
+            if (targets == null) StepArena.ReleaseAll(handOver: outputs);
         }
         return results;
     }
