@@ -86,6 +86,7 @@ internal static class ModelStepCommand
         };
         var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
         double rss = ProcessMemory.PeakRssMb();
+        Console.WriteLine($"host pool: {Astmt.Engine.Memory.BufferPool.CreatedBytes >> 20} MB created, peak rented {Astmt.Engine.Memory.BufferPool.PeakRentedBytes >> 20} MB, {Astmt.Engine.Memory.BufferPool.ArraysCreated} arrays");
 
         var oursResult = new StepResult("astmt-native", workload.Parameters, settings.Threads, sample.MedianMs, sample.MinMs, sample.MaxMs,
             Median([.. oursCpuMs.Skip(settings.Warmup)]),
