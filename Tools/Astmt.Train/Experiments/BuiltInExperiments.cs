@@ -15,6 +15,7 @@ public static class BuiltInExperiments
         // MTAN (issue 5) and ASTMT (issue 6) register their experiments here as they land, e.g.
         // registry.Register(MtanExperiment.Descriptor);
         MtanExperiments.Register(registry);
+        AstmtModels.AstmtExperiments.Register(registry);
         registry.SyntheticWriter = WriteSyntheticScenes;
     }
 

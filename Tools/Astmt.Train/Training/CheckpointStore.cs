@@ -65,7 +65,7 @@ public sealed class CheckpointStore
             ["written_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
         AtomicFile.WriteAllText(System.IO.Path.Combine(Folder, name + ".json"),
-            JsonSerializer.Serialize(description, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            JsonSerializer.Serialize(description, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }) + "\n");
     }
 
     /// <summary>Points <paramref name="pointer"/> (<see cref="Last"/> or <see cref="Best"/>) at checkpoint <paramref name="name"/>.</summary>
