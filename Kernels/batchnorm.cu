@@ -20,13 +20,7 @@ extern "C" __global__ void bn_stats(float* mean /*[C]*/, float* var /*[C], biase
     __shared__ float scratch[32];
     int c = blockIdx.x;
     int N = B * HW;
-    float acc = 0.0f;
-    for (int i = threadIdx.x; i < N; i += blockDim.x)
-    {
-        int b = i / HW, hw = i - b * HW;
-        acc += x[((long long)b * C + c) * HW + hw];
-    }
-    float m = astmt_block_sum(acc, scratch) / (float)N;
+    float m = astmt_channel_block_sum(x, B, C, HW, c, scratch) / (float)N;
     float sq = 0.0f;
     for (int i = threadIdx.x; i < N; i += blockDim.x)
     {

@@ -14,6 +14,23 @@
 
 #define CONV_TILE 16
 
+/// x[b, c, p·stride − pad + r·dil, q·stride − pad + s·dil], or 0 where the tap falls in the padding: the implicit im2col
+/// element that the forward and backward-weight passes gather.
+__device__ __forceinline__ float conv_input_tap(const float* x, int b, int c, int p, int q, int r, int s, int C, int H, int W,
+                                                int stride, int pad, int dil)
+{
+    int h = p * stride - pad + r * dil, ww = q * stride - pad + s * dil;
+    return (h >= 0 && h < H && ww >= 0 && ww < W) ? x[(((long long)b * C + c) * H + h) * W + ww] : 0.0f;
+}
+
+/// acc plus row ty of tile a times column tx of tile b, added in order: one 16-deep step of every pass.
+__device__ __forceinline__ float conv_tile_dot(float acc, const float (*a)[CONV_TILE + 1], const float (*b)[CONV_TILE + 1], int ty, int tx)
+{
+#pragma unroll
+    for (int j = 0; j < CONV_TILE; j++) acc += a[ty][j] * b[j][tx];
+    return acc;
+}
+
 extern "C" __global__ void conv2d_fwd(float* y /*[B,K,P,Q]*/, const float* x /*[B,C,H,W]*/, const float* w /*[K,C,R,S]*/,
                                       const float* bias /*[K] or null*/, int B, int C, int H, int W, int K, int R, int S,
                                       int P, int Q, int stride, int pad, int dil)
@@ -35,13 +52,11 @@ extern "C" __global__ void conv2d_fwd(float* y /*[B,K,P,Q]*/, const float* x /*[
         if (n < NPQ && crs2 < CRS)
         {
             int c = crs2 / RS, rs = crs2 - c * RS, r = rs / S, s = rs - r * S;
-            int h = np * stride - pad + r * dil, ww = nq * stride - pad + s * dil;
-            if (h >= 0 && h < H && ww >= 0 && ww < W) v = x[(((long long)nb * C + c) * H + h) * W + ww];
+            v = conv_input_tap(x, nb, c, np, nq, r, s, C, H, W, stride, pad, dil);
         }
         Xs[ty][tx] = v;
         __syncthreads();
-#pragma unroll
-        for (int j = 0; j < CONV_TILE; j++) acc += Ws[ty][j] * Xs[j][tx];
+        acc = conv_tile_dot(acc, Ws, Xs, ty, tx);
         __syncthreads();
     }
     if (k < K && n < NPQ) y[(((long long)nb * K + k) * P + np) * Q + nq] = acc + (bias ? bias[k] : 0.0f);
@@ -83,8 +98,7 @@ extern "C" __global__ void conv2d_bwd_data(float* dx /*[B,C,H,W]*/, const float*
         }
         Ds[ty][tx] = v;
         __syncthreads();
-#pragma unroll
-        for (int jj = 0; jj < CONV_TILE; jj++) acc += Ws[ty][jj] * Ds[jj][tx];
+        acc = conv_tile_dot(acc, Ws, Ds, ty, tx);
         __syncthreads();
     }
     if (c < C && m < NHW) dx[(((long long)mb * C + c) * H + mh) * W + mw] = acc;
@@ -123,13 +137,11 @@ extern "C" __global__ void conv2d_bwd_weight(float* dw /*[K,C,R,S]; zeroed when 
         if (j < CRS && n2 < end)
         {
             int b = n2 / PQ, pq = n2 - b * PQ, p = pq / Q, q = pq - p * Q;
-            int h = p * stride - pad + jr * dil, ww = q * stride - pad + js * dil;
-            if (h >= 0 && h < H && ww >= 0 && ww < W) xv = x[(((long long)b * C + jc) * H + h) * W + ww];
+            xv = conv_input_tap(x, b, jc, p, q, jr, js, C, H, W, stride, pad, dil);
         }
         Xs[ty][tx] = xv;
         __syncthreads();
-#pragma unroll
-        for (int t = 0; t < CONV_TILE; t++) acc += Ds[ty][t] * Xs[t][tx];
+        acc = conv_tile_dot(acc, Ds, Xs, ty, tx);
         __syncthreads();
     }
     if (k < K && j < CRS)

@@ -44,14 +44,7 @@ extern "C" __global__ void channel_sum(float* y /*[C]*/, const float* x /*[B,C,H
 {
     __shared__ float scratch[32];
     int c = blockIdx.x;
-    int N = B * HW;
-    float acc = 0.0f;
-    for (int i = threadIdx.x; i < N; i += blockDim.x)
-    {
-        int b = i / HW, hw = i - b * HW;
-        acc += x[((long long)b * C + c) * HW + hw];
-    }
-    acc = astmt_block_sum(acc, scratch);
+    float acc = astmt_channel_block_sum(x, B, C, HW, c, scratch);
     if (threadIdx.x == 0) y[c] = accumulate ? y[c] + acc : acc;
 }
 ASTMT_REGISTER_KERNEL(channel_sum)

@@ -1,3 +1,5 @@
+using Astmt.Engine.Ops;
+
 namespace Astmt.Engine.Optim;
 
 /// <summary>
@@ -59,6 +61,12 @@ public sealed class Adam : Optimizer
         // Bias corrections in float64, as PyTorch computes them in Python floats.
         double biasCorrection1 = 1 - Math.Pow(_beta1, step);
         double biasCorrection2 = 1 - Math.Pow(_beta2, step);
+        if (!param.Device.IsCpu)
+        {
+            DeviceOps.For(param).AdamStep(param, grad, expAvg, expAvgSq, group.LearningRate, _beta1, _beta2, _eps, group.WeightDecay,
+                biasCorrection1, biasCorrection2);
+            return;
+        }
         FusedUpdates.Adam(param, grad, expAvg, expAvgSq, new FusedUpdates.AdamScalars(
             StepSize: group.LearningRate / biasCorrection1, _beta1, _beta2, _eps, group.WeightDecay, Math.Sqrt(biasCorrection2)));
     }

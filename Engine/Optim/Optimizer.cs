@@ -128,8 +128,8 @@ public abstract class Optimizer
             if (g.IsReleased) throw new InvalidOperationException($"{OptimizerName}.Step: the gradient of '{name}' was released; call ZeroGrad() or Backward() again.");
             if (!ShapeUtil.Same(g.Shape, p.Shape) || g.DType != p.DType || g.Device != p.Device)
                 throw new InvalidOperationException($"{OptimizerName}.Step: the gradient of '{name}' is {g.Describe()}; expected {p.Describe()} like the parameter.");
-            if (!p.Device.IsCpu)
-                throw new NotSupportedException($"{OptimizerName}.Step: parameter '{name}' is on {p.Device}; the fused update runs on the CPU only for now.");
+            if (!p.Device.IsCpu && p.DType != DType.Float32)
+                throw new NotSupportedException($"{OptimizerName}.Step: parameter '{name}' is {p.Describe()}; device updates run on float32 parameters only.");
             if (p.IsReleased) throw new ObjectDisposedException(nameof(Tensor), $"{OptimizerName}.Step: parameter '{name}' was released.");
             grads[i] = g;
         }
@@ -151,8 +151,8 @@ public abstract class Optimizer
     /// step count already includes this step.</summary>
     protected abstract void Update(ParamGroup group, Tensor param, Tensor grad, ParameterState state);
 
-    /// <summary>A zero-filled buffer shaped and typed like <paramref name="param"/>.</summary>
-    protected static Tensor NewBuffer(Tensor param) => Tensor.Zeros(param.Shape, param.DType);
+    /// <summary>A zero-filled buffer shaped and typed like <paramref name="param"/>, on its device (state stays where the update runs).</summary>
+    protected static Tensor NewBuffer(Tensor param) => Tensor.Zeros(param.Shape, param.DType, param.Device);
 
     // ------------------------------------------------------------------ state dict
 
@@ -168,7 +168,7 @@ public abstract class Optimizer
     /// <summary>
     /// The optimizer's state as tensors keyed under <paramref name="prefix"/>: <c>state.{i}.{buffer}</c> (and <c>state.{i}.step</c>,
     /// Int64), <c>param_groups.{g}.{lr,weight_decay,initial_lr}</c> (Float64 scalars) and <c>param_groups.{g}.params</c> (Int64
-    /// indices), and <c>hyper.{name}</c>. Buffers are copies, so the dict can be saved while training continues.
+    /// indices), and <c>hyper.{name}</c>. Buffers are host copies (also of device state), so the dict can be saved while training continues.
     /// </summary>
     public Dictionary<string, Tensor> StateDict(string prefix = "optimizer.")
     {
@@ -189,7 +189,7 @@ public abstract class Optimizer
         {
             var s = _states[i];
             for (int b = 0; b < _bufferNames.Length; b++)
-                if (s.Buffers[b] is { } buffer) dict[$"{prefix}state.{i}.{_bufferNames[b]}"] = buffer.Detach();
+                if (s.Buffers[b] is { } buffer) dict[$"{prefix}state.{i}.{_bufferNames[b]}"] = buffer.Device.IsCpu ? buffer.Detach() : buffer.To(Device.Cpu);
             if (SavesStepCount && s.Step > 0) dict[$"{prefix}state.{i}.step"] = Tensor.FromArray([s.Step], []);
         }
         return dict;
@@ -296,7 +296,7 @@ public abstract class Optimizer
             s.Reset();
             s.Step = steps[i];
             for (int b = 0; b < _bufferNames.Length; b++)
-                if (buffers[i, b] is { } t) s.Buffers[b] = t.Detach();
+                if (buffers[i, b] is { } t) s.Buffers[b] = t.Device == _params[i].Param.Device ? t.Detach() : t.To(_params[i].Param.Device);
         }
     }
 

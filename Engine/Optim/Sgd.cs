@@ -1,3 +1,5 @@
+using Astmt.Engine.Ops;
+
 namespace Astmt.Engine.Optim;
 
 /// <summary>
@@ -81,6 +83,11 @@ public sealed class Sgd : Optimizer
             buffer = state.Buffers[0];
             first = buffer == null;
             buffer ??= state.Buffers[0] = NewBuffer(param);
+        }
+        if (!param.Device.IsCpu)
+        {
+            DeviceOps.For(param).SgdStep(param, grad, buffer, group.LearningRate, _momentum, _dampening, group.WeightDecay, _nesterov, first);
+            return;
         }
         FusedUpdates.Sgd(param, grad, buffer,
             new FusedUpdates.SgdScalars(group.LearningRate, group.WeightDecay, _momentum, _dampening, _nesterov, first));

@@ -51,9 +51,7 @@ public sealed class ConfusionMatrix
     /// <summary>Adds a batch of scores (B×K×H×W logits or log-probabilities; the arg-max is the prediction) and labels (B×H×W int64).</summary>
     public void Update(Tensor scores, Tensor labels)
     {
-        TensorSpans.Expect(scores.Rank == 4 && scores.Shape[1] == ClassCount && labels.Rank == 3 && labels.Shape[0] == scores.Shape[0]
-            && labels.Shape[1] == scores.Shape[2] && labels.Shape[2] == scores.Shape[3],
-            $"ConfusionMatrix.Update: expected scores B×{ClassCount}×H×W and labels B×H×W, got {scores.Describe()} and {labels.Describe()}.");
+        TensorSpans.ExpectScoresAndLabels(scores, labels, ClassCount, "ConfusionMatrix.Update");
         var s = TensorSpans.Floats(scores, "ConfusionMatrix scores");
         var l = TensorSpans.Longs(labels, "ConfusionMatrix labels");
         int b = scores.Shape[0], k = ClassCount, plane = scores.Shape[2] * scores.Shape[3];

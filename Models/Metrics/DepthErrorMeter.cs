@@ -77,8 +77,7 @@ public sealed class DepthErrorMeter(MetricAveraging averaging)
     /// <summary>Adds a batch of B×1×H×W float32 tensors.</summary>
     public void Update(Tensor predicted, Tensor truth)
     {
-        TensorSpans.Expect(predicted.Rank == 4 && predicted.Shape[1] == 1 && predicted.Shape.SequenceEqual(truth.Shape),
-            $"DepthErrorMeter.Update: expected B×1×H×W prediction and ground truth of the same shape, got {predicted.Describe()} and {truth.Describe()}.");
+        TensorSpans.ExpectMapAndTruth(predicted, truth, 1, "DepthErrorMeter.Update", "prediction");
         Update(TensorSpans.Floats(predicted, "depth prediction"), TensorSpans.Floats(truth, "depth ground truth"), predicted.Shape[0]);
     }
 

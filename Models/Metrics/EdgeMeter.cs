@@ -105,8 +105,7 @@ public sealed class EdgeMeter
     /// <summary>Adds B×1×H×W probabilities and ground truth.</summary>
     public void Update(Tensor probabilities, Tensor truth)
     {
-        TensorSpans.Expect(probabilities.Rank == 4 && probabilities.Shape[1] == 1 && probabilities.Shape.SequenceEqual(truth.Shape),
-            $"EdgeMeter.Update: expected B×1×H×W probabilities and ground truth of the same shape, got {probabilities.Describe()} and {truth.Describe()}.");
+        TensorSpans.ExpectMapAndTruth(probabilities, truth, 1, "EdgeMeter.Update", "probabilities");
         Update(TensorSpans.Floats(probabilities, "edge probabilities"), TensorSpans.Floats(truth, "edge ground truth"),
             probabilities.Shape[0], probabilities.Shape[2], probabilities.Shape[3]);
     }

@@ -65,9 +65,7 @@ public sealed class LegacySegmentationMeter(int classCount)
     /// <summary>Adds a batch of B×K×H×W scores (arg-max is the prediction) and B×H×W int64 labels.</summary>
     public void Update(Tensor scores, Tensor labels)
     {
-        TensorSpans.Expect(scores.Rank == 4 && scores.Shape[1] == ClassCount && labels.Rank == 3 && labels.Shape[0] == scores.Shape[0]
-            && labels.Shape[1] == scores.Shape[2] && labels.Shape[2] == scores.Shape[3],
-            $"LegacySegmentationMeter.Update: expected scores B×{ClassCount}×H×W and labels B×H×W, got {scores.Describe()} and {labels.Describe()}.");
+        TensorSpans.ExpectScoresAndLabels(scores, labels, ClassCount, "LegacySegmentationMeter.Update");
         var s = TensorSpans.Floats(scores, "LegacySegmentationMeter scores");
         int b = scores.Shape[0], k = ClassCount, plane = scores.Shape[2] * scores.Shape[3];
         var predicted = new long[b * plane];

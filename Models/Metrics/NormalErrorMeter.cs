@@ -90,8 +90,7 @@ public sealed class NormalErrorMeter(MetricAveraging averaging)
     /// <summary>Adds a batch of B×3×H×W float32 tensors.</summary>
     public void Update(Tensor predicted, Tensor truth)
     {
-        TensorSpans.Expect(predicted.Rank == 4 && predicted.Shape[1] == 3 && predicted.Shape.SequenceEqual(truth.Shape),
-            $"NormalErrorMeter.Update: expected B×3×H×W prediction and ground truth of the same shape, got {predicted.Describe()} and {truth.Describe()}.");
+        TensorSpans.ExpectMapAndTruth(predicted, truth, 3, "NormalErrorMeter.Update", "prediction");
         Update(TensorSpans.Floats(predicted, "normal prediction"), TensorSpans.Floats(truth, "normal ground truth"), predicted.Shape[0]);
     }
 

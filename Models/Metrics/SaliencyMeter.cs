@@ -64,8 +64,7 @@ public sealed class SaliencyMeter
     /// <summary>Adds B×1×H×W probabilities and ground truth.</summary>
     public void Update(Tensor probabilities, Tensor truth)
     {
-        TensorSpans.Expect(probabilities.Rank == 4 && probabilities.Shape[1] == 1 && probabilities.Shape.SequenceEqual(truth.Shape),
-            $"SaliencyMeter.Update: expected B×1×H×W probabilities and ground truth of the same shape, got {probabilities.Describe()} and {truth.Describe()}.");
+        TensorSpans.ExpectMapAndTruth(probabilities, truth, 1, "SaliencyMeter.Update", "probabilities");
         Update(TensorSpans.Floats(probabilities, "saliency probabilities"), TensorSpans.Floats(truth, "saliency ground truth"), probabilities.Shape[0]);
     }
 

@@ -64,7 +64,7 @@ public static class MtanModels
         {
             using var counter = FlopCounter.Start();
             using (Autograd.NoGrad())
-            using (var x = Tensor.Zeros([1, 3, 32, 32], network.Parameters().First().DType))
+            using (var x = Tensor.Zeros([1, 3, 32, 32], network.Parameters().First().DType, network.Parameters().First().Device))
                 network.Forward(x);
             return counter.MultiplyAccumulates * (height / 32) * (width / 32);
         }

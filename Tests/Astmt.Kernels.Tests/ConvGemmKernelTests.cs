@@ -54,23 +54,28 @@ public class ConvGemmKernelTests
     private static double[] ConvForward(ConvCase g, double[] x, double[] w, double[]? bias)
     {
         var y = new double[g.B * g.K * g.P * g.Q];
+        if (bias != null)
+            for (int i = 0; i < y.Length; i++) y[i] = bias[i / (g.P * g.Q) % g.K];
+        ForEachTap(g, (yi, xi, wi) => y[yi] += x[xi] * w[wi]);
+        return y;
+    }
+
+    /// <summary>Visits every in-bounds tap of the direct convolution loop (b, k, p, q outer; c, r, s inner) with the flat
+    /// indices of its output, input and weight elements; the oracles of all three kernels are this loop.</summary>
+    private static void ForEachTap(ConvCase g, Action<int, int, int> visit)
+    {
         for (int b = 0; b < g.B; b++)
             for (int k = 0; k < g.K; k++)
                 for (int p = 0; p < g.P; p++)
                     for (int q = 0; q < g.Q; q++)
-                    {
-                        double acc = bias?[k] ?? 0;
                         for (int c = 0; c < g.C; c++)
                             for (int r = 0; r < g.R; r++)
                                 for (int s = 0; s < g.S; s++)
                                 {
                                     int h = p * g.Stride - g.Pad + r * g.Dil, ww = q * g.Stride - g.Pad + s * g.Dil;
                                     if (h < 0 || h >= g.H || ww < 0 || ww >= g.W) continue;
-                                    acc += x[((b * g.C + c) * g.H + h) * g.W + ww] * w[((k * g.C + c) * g.R + r) * g.S + s];
+                                    visit(((b * g.K + k) * g.P + p) * g.Q + q, ((b * g.C + c) * g.H + h) * g.W + ww, ((k * g.C + c) * g.R + r) * g.S + s);
                                 }
-                        y[((b * g.K + k) * g.P + p) * g.Q + q] = acc;
-                    }
-        return y;
     }
 
     private static object[] GeometryArgs(ConvCase g) => [g.B, g.C, g.H, g.W, g.K, g.R, g.S, g.P, g.Q, g.Stride, g.Pad, g.Dil];
@@ -101,18 +106,7 @@ public class ConvGemmKernelTests
         var w = Oracle.AsFloat(Oracle.Normal(rng, g.K * g.C * g.R * g.S));
         // The oracle is the adjoint of the forward loop: scatter each output gradient to the input taps it read.
         var expected = new double[g.B * g.C * g.H * g.W];
-        for (int b = 0; b < g.B; b++)
-            for (int k = 0; k < g.K; k++)
-                for (int p = 0; p < g.P; p++)
-                    for (int q = 0; q < g.Q; q++)
-                        for (int c = 0; c < g.C; c++)
-                            for (int r = 0; r < g.R; r++)
-                                for (int s = 0; s < g.S; s++)
-                                {
-                                    int h = p * g.Stride - g.Pad + r * g.Dil, ww = q * g.Stride - g.Pad + s * g.Dil;
-                                    if (h < 0 || h >= g.H || ww < 0 || ww >= g.W) continue;
-                                    expected[((b * g.C + c) * g.H + h) * g.W + ww] += gy[((b * g.K + k) * g.P + p) * g.Q + q] * w[((k * g.C + c) * g.R + r) * g.S + s];
-                                }
+        ForEachTap(g, (yi, xi, wi) => expected[xi] += gy[yi] * w[wi]);
         using var dgy = Emu.Up(gy);
         using var dw = Emu.Up(w);
         using var dgx = Emu.Poisoned(expected.Length);
@@ -129,18 +123,7 @@ public class ConvGemmKernelTests
         var x = Oracle.AsFloat(Oracle.Normal(rng, g.B * g.C * g.H * g.W));
         var gy = Oracle.AsFloat(Oracle.Normal(rng, g.B * g.K * g.P * g.Q));
         var expected = new double[g.K * g.C * g.R * g.S];
-        for (int b = 0; b < g.B; b++)
-            for (int k = 0; k < g.K; k++)
-                for (int p = 0; p < g.P; p++)
-                    for (int q = 0; q < g.Q; q++)
-                        for (int c = 0; c < g.C; c++)
-                            for (int r = 0; r < g.R; r++)
-                                for (int s = 0; s < g.S; s++)
-                                {
-                                    int h = p * g.Stride - g.Pad + r * g.Dil, ww = q * g.Stride - g.Pad + s * g.Dil;
-                                    if (h < 0 || h >= g.H || ww < 0 || ww >= g.W) continue;
-                                    expected[((k * g.C + c) * g.R + r) * g.S + s] += gy[((b * g.K + k) * g.P + p) * g.Q + q] * x[((b * g.C + c) * g.H + h) * g.W + ww];
-                                }
+        ForEachTap(g, (yi, xi, wi) => expected[wi] += gy[yi] * x[xi]);
         using var dx = Emu.Up(x);
         using var dgy = Emu.Up(gy);
         using var dgw = splits > 1 ? Emu.Zeros(expected.Length) : Emu.Poisoned(expected.Length);

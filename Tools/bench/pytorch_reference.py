@@ -187,6 +187,8 @@ def main():
     ap.add_argument("--astmt-tasks", default="edge:1:50:edge,semseg:13:1:ce,human_parts:7:2:ce,normals:3:10:normals,sal:1:5:sal,depth:1:1:depth")
     ap.add_argument("--clock", choices=["wall", "thread-cpu"], default="wall",
                     help="thread-cpu: CPU time of the main thread (with --threads 1 all work runs there; fair on a loaded machine)")
+    ap.add_argument("--profile", action="store_true",
+                    help="one-shot mode: also print torch.autograd.profiler's self CPU time per op over the timed steps")
     ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -224,10 +226,16 @@ def main():
     for _ in range(a.warmup):
         step()
     times = []
+    profiler = torch.autograd.profiler.profile() if a.profile else None
+    if profiler is not None:
+        profiler.__enter__()
     for _ in range(a.steps):
         t0 = clock()
         step()
         times.append((clock() - t0) * 1000)
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)
     print(json.dumps(dict(info, ms_per_step=statistics.median(times), ms_all=times, peak_rss_mb=rss())))
 
 

@@ -56,12 +56,7 @@ internal static unsafe class GemmPacking
                 {
                     float* src = a + (p0 + p) * lda + i0 + ir;
                     float* dp = d + (nint)p * mr;
-                    if (rows == mr) Unsafe.CopyBlockUnaligned(dp, src, (uint)(mr * sizeof(float)));
-                    else
-                    {
-                        for (int r = 0; r < rows; r++) dp[r] = src[r];
-                        for (int r = rows; r < mr; r++) dp[r] = 0f;
-                    }
+                    CopyPadded(dp, src, rows, mr);
                 }
             }
         }
@@ -84,12 +79,7 @@ internal static unsafe class GemmPacking
                 {
                     float* src = b + (p0 + p) * ldb + j0 + jr;
                     float* dp = d + (nint)p * nr;
-                    if (cols == nr) Unsafe.CopyBlockUnaligned(dp, src, (uint)(nr * sizeof(float)));
-                    else
-                    {
-                        for (int j = 0; j < cols; j++) dp[j] = src[j];
-                        for (int j = cols; j < nr; j++) dp[j] = 0f;
-                    }
+                    CopyPadded(dp, src, cols, nr);
                 }
             }
             else
@@ -121,6 +111,19 @@ internal static unsafe class GemmPacking
                 for (int j = cols; j < nr; j++)
                     for (int p = 0; p < kc; p++) d[(nint)p * nr + j] = 0f;
             }
+        }
+    }
+
+    /// <summary>One k step of a micro-panel from contiguous source: <paramref name="count"/> floats copied, zeros up to
+    /// <paramref name="width"/> (MR or NR) so that edge panels multiply as full ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPadded(float* dp, float* src, int count, int width)
+    {
+        if (count == width) Unsafe.CopyBlockUnaligned(dp, src, (uint)(width * sizeof(float)));
+        else
+        {
+            for (int i = 0; i < count; i++) dp[i] = src[i];
+            for (int i = count; i < width; i++) dp[i] = 0f;
         }
     }
 }

@@ -38,22 +38,7 @@ internal static unsafe class Transpose8x8
         var r5 = Avx.LoadVector256(src + 5 * srcStride);
         var r6 = Avx.LoadVector256(src + 6 * srcStride);
         var r7 = Avx.LoadVector256(src + 7 * srcStride);
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
-        Avx.Store(dst + dstStride, Avx.Permute2x128(s1, s5, 0x20));
-        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(s2, s6, 0x20));
-        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(s3, s7, 0x20));
-        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(s0, s4, 0x31));
-        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(s1, s5, 0x31));
-        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(s2, s6, 0x31));
-        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(s3, s7, 0x31));
+        TransposeAndStore(r0, r1, r2, r3, r4, r5, r6, r7, dst, dstStride);
     }
 
     /// <summary>
@@ -74,6 +59,15 @@ internal static unsafe class Transpose8x8
         var r5 = rows > 5 ? Avx.LoadVector256(src + 5 * srcStride) : z;
         var r6 = rows > 6 ? Avx.LoadVector256(src + 6 * srcStride) : z;
         var r7 = rows > 7 ? Avx.LoadVector256(src + 7 * srcStride) : z;
+        TransposeAndStore(r0, r1, r2, r3, r4, r5, r6, r7, dst, dstStride);
+    }
+
+    /// <summary>Transposes the eight loaded rows in registers (unpack, shuffle, lane permute) and stores the eight columns as
+    /// rows of <paramref name="dst"/>; inlined into both callers, so the rows stay in ymm registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransposeAndStore(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint dstStride)
+    {
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);

@@ -1,5 +1,3 @@
-using Astmt.Engine.Autograd;
-
 namespace Astmt.Engine.Ops;
 
 public static partial class F
@@ -8,15 +6,13 @@ public static partial class F
     public static Tensor Relu(Tensor x)
     {
         var y = UnaryForward("relu", UnaryKind.Relu, x);
-        if (Autograd.Autograd.IsRecording(x)) Autograd.Autograd.Record(y, new ReluBackward(x, y));
-        return y;
+        return RecordSavingOne<ReluGradient>("relu", x, y, y);
     }
 
-    private sealed class ReluBackward(Tensor x, Tensor y) : Node("relu", x)
+    /// <summary>Serves relu and relu_backward alike: both backwards are ReluGrad with the saved ReLU output.</summary>
+    private readonly struct ReluGradient : ISavedTensorGradient
     {
-        private Tensor? _y = y;
-        public override Tensor?[] Backward(Tensor g) => [ReluGrad(g, _y!)];
-        protected override void ReleaseSaved() => _y = null;
+        public static Tensor Backward(Tensor g, Tensor y) => ReluGrad(g, y);
     }
 
     /// <summary>The ReLU backward, g where y &gt; 0 else 0, as an op of its own: linear in g with a mask that is constant almost
@@ -24,14 +20,6 @@ public static partial class F
     internal static Tensor ReluGrad(Tensor g, Tensor reluOutput)
     {
         var r = PairForward("relu_backward", PairKind.ReluGrad, g, reluOutput);
-        if (Autograd.Autograd.IsRecording(g)) Autograd.Autograd.Record(r, new ReluGradBackward(g, reluOutput));
-        return r;
-    }
-
-    private sealed class ReluGradBackward(Tensor g, Tensor y) : Node("relu_backward", g)
-    {
-        private Tensor? _y = y;
-        public override Tensor?[] Backward(Tensor gg) => [ReluGrad(gg, _y!)];
-        protected override void ReleaseSaved() => _y = null;
+        return RecordSavingOne<ReluGradient>("relu_backward", g, r, reluOutput);
     }
 }

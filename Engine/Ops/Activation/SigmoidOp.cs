@@ -8,15 +8,12 @@ public static partial class F
     public static Tensor Sigmoid(Tensor x)
     {
         var y = UnaryForward("sigmoid", UnaryKind.Sigmoid, x);
-        if (Autograd.Autograd.IsRecording(x)) Autograd.Autograd.Record(y, new SigmoidBackward(x, y));
-        return y;
+        return RecordSavingOne<SigmoidGradient>("sigmoid", x, y, y);
     }
 
-    private sealed class SigmoidBackward(Tensor x, Tensor y) : Node("sigmoid", x)
+    private readonly struct SigmoidGradient : ISavedTensorGradient
     {
-        private Tensor? _y = y;
-        public override Tensor?[] Backward(Tensor g) => [SigmoidGrad(g, _y!)];
-        protected override void ReleaseSaved() => _y = null;
+        public static Tensor Backward(Tensor g, Tensor y) => SigmoidGrad(g, y);
     }
 
     /// <summary>The sigmoid backward g·y·(1 − y) as one fused op; differentiable in g and in the sigmoid output y (which carries

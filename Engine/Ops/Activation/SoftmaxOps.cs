@@ -74,14 +74,14 @@ public static partial class F
 /// </summary>
 internal static class SoftmaxKernel
 {
-    private const int Block = 256;
+    private const int Block = AxisBlocks.Block;
 
     public static void Run<T>(Tensor x, Tensor y, int outer, int size, int inner, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Numel == 0) return;
         T[] xs = x.HostArray<T>(), ys = y.HostArray<T>();
-        int xo = x.Offset, blocks = (inner + Block - 1) / Block, items = outer * blocks;
-        int minChunk = Math.Max(1, (1 << 15) / Math.Max(1, size * Math.Min(inner, Block)));
+        int xo = x.Offset, blocks = AxisBlocks.PerOuter(inner), items = outer * blocks;
+        int minChunk = AxisBlocks.MinChunk(size, inner);
         if (items <= minChunk) Items(xs, xo, ys, size, inner, blocks, log, 0, items);
         else Parallelism.For(0, items, minChunk, (s, e) => Items(xs, xo, ys, size, inner, blocks, log, s, e));
     }

@@ -10,75 +10,60 @@ public static partial class F
     public static Tensor Exp(Tensor x)
     {
         var y = UnaryForward("exp", UnaryKind.Exp, x);
-        if (Autograd.Autograd.IsRecording(x)) Autograd.Autograd.Record(y, new ExpBackward(x, y));
-        return y;
+        return RecordSavingOne<ExpGradient>("exp", x, y, y);
     }
 
-    private sealed class ExpBackward(Tensor x, Tensor y) : Node("exp", x)
+    private readonly struct ExpGradient : ISavedTensorGradient
     {
-        private Tensor? _y = y;
-        public override Tensor?[] Backward(Tensor g) => [Mul(g, _y!)];
-        protected override void ReleaseSaved() => _y = null;
+        public static Tensor Backward(Tensor g, Tensor y) => Mul(g, y);
     }
 
     /// <summary>Natural logarithm.</summary>
     public static Tensor Log(Tensor x)
     {
         var y = UnaryForward("log", UnaryKind.Log, x);
-        if (Autograd.Autograd.IsRecording(x)) Autograd.Autograd.Record(y, new LogBackward(x));
-        return y;
+        return RecordSavingOne<LogGradient>("log", x, y, x);
     }
 
-    private sealed class LogBackward(Tensor x) : Node("log", x)
+    private readonly struct LogGradient : ISavedTensorGradient
     {
-        private Tensor? _x = x;
-        public override Tensor?[] Backward(Tensor g) => [Div(g, _x!)];
-        protected override void ReleaseSaved() => _x = null;
+        public static Tensor Backward(Tensor g, Tensor x) => Div(g, x);
     }
 
     /// <summary>Square root.</summary>
     public static Tensor Sqrt(Tensor x)
     {
         var y = UnaryForward("sqrt", UnaryKind.Sqrt, x);
-        if (Autograd.Autograd.IsRecording(x)) Autograd.Autograd.Record(y, new SqrtBackward(x, y));
-        return y;
+        return RecordSavingOne<SqrtGradient>("sqrt", x, y, y);
     }
 
-    private sealed class SqrtBackward(Tensor x, Tensor y) : Node("sqrt", x)
+    private readonly struct SqrtGradient : ISavedTensorGradient
     {
-        private Tensor? _y = y;
-        public override Tensor?[] Backward(Tensor g) => [Div(Mul(g, 0.5), _y!)];
-        protected override void ReleaseSaved() => _y = null;
+        public static Tensor Backward(Tensor g, Tensor y) => Div(Mul(g, 0.5), y);
     }
 
     /// <summary>|x|. The gradient is sign(x), 0 at 0 (as PyTorch).</summary>
     public static Tensor Abs(Tensor x)
     {
         var y = UnaryForward("abs", UnaryKind.Abs, x);
-        if (Autograd.Autograd.IsRecording(x)) Autograd.Autograd.Record(y, new AbsBackward(x));
-        return y;
+        return RecordSavingOne<AbsGradient>("abs", x, y, x);
     }
 
-    private sealed class AbsBackward(Tensor x) : Node("abs", x)
+    private readonly struct AbsGradient : ISavedTensorGradient
     {
-        private Tensor? _x = x;
-        public override Tensor?[] Backward(Tensor g) => [Mul(g, Sign(_x!))];
-        protected override void ReleaseSaved() => _x = null;
+        public static Tensor Backward(Tensor g, Tensor x) => Mul(g, Sign(x));
     }
 
     /// <summary>x².</summary>
     public static Tensor Square(Tensor x)
     {
         var y = UnaryForward("square", UnaryKind.Square, x);
-        if (Autograd.Autograd.IsRecording(x)) Autograd.Autograd.Record(y, new SquareBackward(x));
-        return y;
+        return RecordSavingOne<SquareGradient>("square", x, y, x);
     }
 
-    private sealed class SquareBackward(Tensor x) : Node("square", x)
+    private readonly struct SquareGradient : ISavedTensorGradient
     {
-        private Tensor? _x = x;
-        public override Tensor?[] Backward(Tensor g) => [Mul(g, Mul(_x!, 2.0))];
-        protected override void ReleaseSaved() => _x = null;
+        public static Tensor Backward(Tensor g, Tensor x) => Mul(g, Mul(x, 2.0));
     }
 
     /// <summary>x^p.</summary>

@@ -81,7 +81,7 @@ public static partial class F
 /// of inner positions.</summary>
 internal static class MaxKernel
 {
-    private const int Block = 256;
+    private const int Block = AxisBlocks.Block;
 
     public static void Run<T>(Tensor x, Tensor? values, Tensor indices, int outer, int size, int inner) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -89,8 +89,8 @@ internal static class MaxKernel
         T[] xs = x.HostArray<T>();
         T[]? vs = values?.HostArray<T>();
         long[] ids = indices.HostArray<long>();
-        int xo = x.Offset, blocks = (inner + Block - 1) / Block, items = outer * blocks;
-        int minChunk = Math.Max(1, (1 << 15) / Math.Max(1, size * Math.Min(inner, Block)));
+        int xo = x.Offset, blocks = AxisBlocks.PerOuter(inner), items = outer * blocks;
+        int minChunk = AxisBlocks.MinChunk(size, inner);
         if (items <= minChunk) Items(xs, xo, vs, ids, size, inner, blocks, 0, items);
         else Parallelism.For(0, items, minChunk, (s, e) => Items(xs, xo, vs, ids, size, inner, blocks, s, e));
     }

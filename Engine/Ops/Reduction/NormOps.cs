@@ -57,14 +57,14 @@ public static partial class F
 /// <summary>√Σ x² over the middle axis of [outer, size, inner], accumulating a block of inner positions at a time.</summary>
 internal static class NormKernel
 {
-    private const int Block = 256;
+    private const int Block = AxisBlocks.Block;
 
     public static void Run<T>(Tensor x, Tensor y, int outer, int size, int inner) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Numel == 0) return;
         T[] xs = x.HostArray<T>(), ys = y.HostArray<T>();
-        int xo = x.Offset, yo = y.Offset, blocks = (inner + Block - 1) / Block, items = outer * blocks;
-        int minChunk = Math.Max(1, (1 << 15) / Math.Max(1, size * Math.Min(inner, Block)));
+        int xo = x.Offset, yo = y.Offset, blocks = AxisBlocks.PerOuter(inner), items = outer * blocks;
+        int minChunk = AxisBlocks.MinChunk(size, inner);
         if (items <= minChunk) Items(xs, xo, ys, yo, size, inner, blocks, 0, items);
         else Parallelism.For(0, items, minChunk, (s, e) => Items(xs, xo, ys, yo, size, inner, blocks, s, e));
     }

@@ -153,9 +153,7 @@ public class BatchNormTests
             F.Sum(F.Mul(y, y)).Backward();
             return [yv, rm.ToDoubleArray(), rv.ToDoubleArray(), xs.Grad!.ToDoubleArray(), ws.Grad!.ToDoubleArray(), bs.Grad!.ToDoubleArray()];
         }
-        var one = ThreadCount.With(1, Run);
-        var two = ThreadCount.With(2, Run);
-        for (int i = 0; i < one.Length; i++) Assert.That(two[i], Is.EqualTo(one[i]), $"result {i} differs between 1 and 2 threads");
+        ThreadCount.AssertSameOnOneAndTwoThreads(Run);
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using Astmt.Engine;
 using Astmt.Engine.Memory;
 using Astmt.Engine.Ops;
+using Astmt.Engine.Tests.Support;
 using NUnit.Framework;
 
 namespace Astmt.Engine.Tests.Ops;
@@ -8,29 +9,11 @@ namespace Astmt.Engine.Tests.Ops;
 /// <summary>Ops on a non-CPU tensor call the device's kernels with the geometry they computed, and a kernel the backend lacks
 /// fails with a NotSupportedException naming it and the device.</summary>
 [NonParallelizable]
-public class DeviceDispatchTests
+public class DeviceDispatchTests : FakeDeviceFixture
 {
-    private static readonly Device Fake = new(DeviceKind.Cuda, 0);
     private static readonly RecordingOps Ops = new();
 
-    private IDeviceBackend? _previous;
-
-    [OneTimeSetUp]
-    public void RegisterFakeDevice()
-    {
-        // The registries are process-wide: remember a real CUDA backend (which serves as both registries) to put it back.
-        try { _previous = DeviceRegistry.Get(Fake); } catch (InvalidOperationException) { _previous = null; }
-        DeviceRegistry.Register(DeviceKind.Cuda, new FakeBackend());
-        DeviceOps.Register(DeviceKind.Cuda, Ops);
-    }
-
-    [OneTimeTearDown]
-    public void RestoreRealDevice()
-    {
-        if (_previous == null) return;
-        DeviceRegistry.Register(DeviceKind.Cuda, _previous);
-        if (_previous is IDeviceOps ops) DeviceOps.Register(DeviceKind.Cuda, ops);
-    }
+    private protected override RecordingDeviceOps FakeOps => Ops;
 
     [Test]
     public void OpsDispatchTheirKernelsWithTheirGeometry()
@@ -66,30 +49,11 @@ public class DeviceDispatchTests
         Assert.That(ex!.Message, Does.Contain("nll_loss").And.Contain("different devices"));
     }
 
-    /// <summary>Implements the core kernels as no-ops and records the calls of the families under test; the rest keep their
+    /// <summary>Records the calls of the families under test (the core kernels are no-ops in the base); the rest keep their
     /// default bodies.</summary>
-    private sealed class RecordingOps : IDeviceOps
+    private sealed class RecordingOps : RecordingDeviceOps, IDeviceOps
     {
-        public readonly List<string> Calls = [];
-        public void Fill(Tensor t, double value) { }
-        public void AddInPlace(Tensor dst, Tensor src) { }
-        public void Binary(F.BinaryKind kind, Tensor a, Tensor b, Tensor y) { }
-        public void SumTo(Tensor x, Tensor y, int[] keptShape) { }
-        public void Affine(Tensor x, double scale, double shift, Tensor y) { }
-        public void CopyBlocks(Tensor src, int srcOffset, int srcStride, Tensor dst, int dstOffset, int dstStride, int length, int count) { }
         public void Unary(F.UnaryKind kind, Tensor x, Tensor y, double p, double q) => Calls.Add($"unary {kind} {p} {q}");
         public void Softmax(Tensor x, Tensor y, int outer, int size, int inner, bool log) => Calls.Add($"softmax {outer}x{size}x{inner} {log}");
-    }
-
-    private sealed class FakeBackend : IDeviceBackend
-    {
-        public Storage Allocate(DType dtype, int length, bool clear) => Storage.FromDevice(dtype, Fake, length, new FakeBuffer(length * dtype.SizeOf()));
-        public void Copy(Tensor source, Tensor destination) { }
-    }
-
-    private sealed class FakeBuffer(long bytes) : IDeviceBuffer
-    {
-        public long Bytes => bytes;
-        public void Dispose() { }
     }
 }

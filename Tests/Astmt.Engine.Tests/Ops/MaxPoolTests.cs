@@ -104,9 +104,7 @@ public class MaxPoolTests
             F.Sum(F.Mul(y, y)).Backward();
             return [yv, xs.Grad!.ToDoubleArray()];
         }
-        var one = ThreadCount.With(1, Run);
-        var two = ThreadCount.With(2, Run);
-        for (int i = 0; i < one.Length; i++) Assert.That(two[i], Is.EqualTo(one[i]), $"result {i} differs between 1 and 2 threads");
+        ThreadCount.AssertSameOnOneAndTwoThreads(Run);
     }
 
     [Test]

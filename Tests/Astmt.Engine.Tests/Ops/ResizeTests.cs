@@ -113,9 +113,7 @@ public class ResizeTests
         var gy = Numeric.RandomFloat(rng, 3, 8, 45, 61);
         var geo = ResizeGeometry.Create("test", x.Shape, 45, 61, ResizeMode.Bilinear, false, null, null);
         double[][] Run() => [F.Resize(x, geo).ToDoubleArray(), F.ResizeGrad(gy, geo).ToDoubleArray()];
-        var one = ThreadCount.With(1, Run);
-        var two = ThreadCount.With(2, Run);
-        for (int i = 0; i < one.Length; i++) Assert.That(two[i], Is.EqualTo(one[i]), $"result {i} differs between 1 and 2 threads");
+        ThreadCount.AssertSameOnOneAndTwoThreads(Run);
     }
 
     [Test]

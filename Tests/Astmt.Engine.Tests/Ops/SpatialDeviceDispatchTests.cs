@@ -1,5 +1,6 @@
 using Astmt.Engine.Memory;
 using Astmt.Engine.Ops;
+using Astmt.Engine.Tests.Support;
 using NUnit.Framework;
 
 namespace Astmt.Engine.Tests.Ops;
@@ -7,28 +8,11 @@ namespace Astmt.Engine.Tests.Ops;
 /// <summary>Convolution, batch norm, pooling and resize on a non-CPU tensor call the device's kernels, forward and backward,
 /// with the geometry the op computed.</summary>
 [NonParallelizable]
-public class SpatialDeviceDispatchTests
+public class SpatialDeviceDispatchTests : FakeDeviceFixture
 {
-    private static readonly Device Fake = new(DeviceKind.Cuda, 0);
     private static readonly RecordingOps Ops = new();
-    private IDeviceBackend? _previous;
 
-    [OneTimeSetUp]
-    public void RegisterFakeDevice()
-    {
-        // The registries are process-wide: remember a real CUDA backend (which serves as both registries) to put it back.
-        try { _previous = DeviceRegistry.Get(Fake); } catch (InvalidOperationException) { _previous = null; }
-        DeviceRegistry.Register(DeviceKind.Cuda, new FakeBackend());
-        DeviceOps.Register(DeviceKind.Cuda, Ops);
-    }
-
-    [OneTimeTearDown]
-    public void RestoreRealDevice()
-    {
-        if (_previous == null) return;
-        DeviceRegistry.Register(DeviceKind.Cuda, _previous);
-        if (_previous is IDeviceOps ops) DeviceOps.Register(DeviceKind.Cuda, ops);
-    }
+    private protected override RecordingDeviceOps FakeOps => Ops;
 
     [Test]
     public void ConvolutionDispatchesForwardAndBothBackwards()
@@ -82,16 +66,9 @@ public class SpatialDeviceDispatchTests
         return t;
     }
 
-    /// <summary>Implements the core kernels as no-ops and records the calls of the spatial families.</summary>
-    private sealed class RecordingOps : IDeviceOps
+    /// <summary>Records the calls of the spatial families (the core kernels are no-ops in the base).</summary>
+    private sealed class RecordingOps : RecordingDeviceOps, IDeviceOps
     {
-        public readonly List<string> Calls = [];
-        public void Fill(Tensor t, double value) { }
-        public void AddInPlace(Tensor dst, Tensor src) { }
-        public void Binary(F.BinaryKind kind, Tensor a, Tensor b, Tensor y) { }
-        public void SumTo(Tensor x, Tensor y, int[] keptShape) { }
-        public void Affine(Tensor x, double scale, double shift, Tensor y) { }
-        public void CopyBlocks(Tensor src, int srcOffset, int srcStride, Tensor dst, int dstOffset, int dstStride, int length, int count) { }
         public void Conv2dForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, Conv2dGeometry geometry) =>
             Calls.Add($"conv forward {(bias == null ? "" : "bias ")}{geometry}");
         public void Conv2dBackwardData(Tensor gradOutput, Tensor weight, Tensor gradInput, Conv2dGeometry geometry) => Calls.Add($"conv data {geometry}");
@@ -110,17 +87,5 @@ public class SpatialDeviceDispatchTests
         public void IndexGather2d(Tensor x, Tensor indices, Tensor y) => Calls.Add($"gather -> {ShapeUtil.Format(y.Shape)}");
         public void ResizeForward(Tensor x, Tensor y, ResizeGeometry geometry) => Calls.Add($"resize {geometry}");
         public void ResizeBackward(Tensor gradOutput, Tensor gradInput, ResizeGeometry geometry) => Calls.Add($"resize grad {geometry}");
-    }
-
-    private sealed class FakeBackend : IDeviceBackend
-    {
-        public Storage Allocate(DType dtype, int length, bool clear) => Storage.FromDevice(dtype, Fake, length, new FakeBuffer(length * dtype.SizeOf()));
-        public void Copy(Tensor source, Tensor destination) { }
-    }
-
-    private sealed class FakeBuffer(long bytes) : IDeviceBuffer
-    {
-        public long Bytes => bytes;
-        public void Dispose() { }
     }
 }

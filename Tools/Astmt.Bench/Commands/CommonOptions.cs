@@ -34,8 +34,15 @@ internal sealed class CommonOptions
         DefaultValueFactory = _ => "wall",
     };
 
+    public Option<string> Device { get; } = new("--device")
+    {
+        Description = "cpu (default), cuda (needs a CUDA driver and GPU), or emu (the CUDA kernels on the CPU emulator: verification only, very slow).",
+        DefaultValueFactory = _ => "cpu",
+    };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Device);
         command.Options.Add(Threads);
         command.Options.Add(Warmup);
         command.Options.Add(Reps);
@@ -60,9 +67,14 @@ internal sealed class CommonOptions
             throw new ArgumentException($"--clock thread-cpu measures only the calling thread, so it needs --threads 1 (got {threads}).");
         Parallelism.Threads = threads;
         Sampler.Clock = clock;
-        return new RunSettings(threads, warmup, reps, result.GetValue(Json), clock);
+        var device = BenchDevice.Initialize(result.GetValue(Device) ?? "cpu");
+        return new RunSettings(threads, warmup, reps, result.GetValue(Json), clock) { Device = device };
     }
 }
 
 /// <summary>The shared settings of one benchmark invocation.</summary>
-internal sealed record RunSettings(int Threads, int Warmup, int Reps, FileInfo? Json, ClockKind Clock);
+internal sealed record RunSettings(int Threads, int Warmup, int Reps, FileInfo? Json, ClockKind Clock)
+{
+    /// <summary>Where the timed work runs (<c>--device</c>).</summary>
+    public Astmt.Engine.Device Device { get; init; } = Astmt.Engine.Device.Cpu;
+}

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Astmt.Bench.Measurement;
 using Astmt.Bench.Report;
 using Astmt.Engine.Diagnostics;
+using Astmt.Engine.Memory;
 
 namespace Astmt.Bench.Commands;
 
@@ -47,10 +48,10 @@ internal static class ModelStepCommand
 
     private static int Run(string command, bool training, RunSettings settings, StepShape shape, bool withPyTorch)
     {
-        using var workload = ModelWorkloads.Create(shape.Model, shape.Batch, shape.Height, shape.Width);
+        using var workload = ModelWorkloads.Create(shape.Model, shape.Batch, shape.Height, shape.Width, settings.Device);
         double flops = 2.0 * workload.ForwardMacsPerBatch * (training ? 3 : 1);
         var (peak, peakWidth) = FmaPeak.PerCoreTimesThreads(settings.Threads);
-        Console.WriteLine($"{command}: {shape.Model}, batch {shape.Batch}, {shape.Height}x{shape.Width}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}, clock {settings.Clock}");
+        Console.WriteLine($"{command}: {shape.Model}, batch {shape.Batch}, {shape.Height}x{shape.Width}, threads {settings.Threads}, warm-up {settings.Warmup}, median of {settings.Reps}, clock {settings.Clock}, device {settings.Device}");
         Console.WriteLine($"parameters: {workload.Parameters:N0}; {flops / 1e9:F2} GFLOP per {(training ? "step" : "forward")} ({workload.FlopConvention})");
         Console.WriteLine($"measured FMA peak ({peakWidth}): {peak / settings.Threads:F1} GFLOP/s per core x {settings.Threads} thread(s) = {peak:F1} GFLOP/s");
 
@@ -66,15 +67,24 @@ internal static class ModelStepCommand
 
         Action step = training ? workload.TrainStep : workload.Forward;
         int calls = 0;
+        long arraysAtTimedStart = 0;
         var oursCpuMs = new List<double>();
         Action ours = () =>
         {
             // The profile covers the timed steps only: warm-up (JIT, first-touch allocation) would dominate it otherwise.
-            if (OpProfiler.Enabled && ++calls == settings.Warmup + 1) OpProfiler.Reset();
+            if (++calls == settings.Warmup + 1)
+            {
+                arraysAtTimedStart = BufferPool.ArraysCreated;
+                if (OpProfiler.Enabled) OpProfiler.Reset();
+            }
             OpProfiler.Mark();
             var cpu0 = Environment.CpuUsage.TotalTime;
+            long t0 = Stopwatch.GetTimestamp();
             step();
+            BenchDevice.Synchronize(settings.Device); // a device step ends when its kernels have run, not when they are queued
+            double wall = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             oursCpuMs.Add((Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds);
+            Console.WriteLine($"  ours    {Phase(oursCpuMs.Count, settings.Warmup)}: {wall,10:F1} ms wall, {oursCpuMs[^1],10:F1} ms CPU");
         };
         var referenceMs = new List<double>();
         var referenceCpuMs = new List<double>();
@@ -83,10 +93,12 @@ internal static class ModelStepCommand
             var (ms, cpuMs) = pytorch.RunOnce();
             referenceMs.Add(ms);
             referenceCpuMs.Add(cpuMs);
+            Console.WriteLine($"  pytorch {Phase(referenceMs.Count, settings.Warmup)}: {ms,10:F1} ms ({settings.Clock}), {cpuMs,10:F1} ms CPU");
         };
         var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
         double rss = ProcessMemory.PeakRssMb();
-        Console.WriteLine($"host pool: {Astmt.Engine.Memory.BufferPool.CreatedBytes >> 20} MB created, peak rented {Astmt.Engine.Memory.BufferPool.PeakRentedBytes >> 20} MB, {Astmt.Engine.Memory.BufferPool.ArraysCreated} arrays");
+        long arraysCreated = BufferPool.ArraysCreated - arraysAtTimedStart;
+        Console.WriteLine($"host pool: {BufferPool.CreatedBytes >> 20} MB created, peak rented {BufferPool.PeakRentedBytes >> 20} MB, {BufferPool.ArraysCreated} arrays");
 
         var oursResult = new StepResult("astmt-native", workload.Parameters, settings.Threads, sample.MedianMs, sample.MinMs, sample.MaxMs,
             Median([.. oursCpuMs.Skip(settings.Warmup)]),
@@ -110,14 +122,20 @@ internal static class ModelStepCommand
                 $"{100 * r.PeakFraction:F0}%", $"{r.PeakRssMb:F0}", r.GcCount is { } g ? $"{g}" : "-");
         if (refResult is not null)
             Console.WriteLine($"ratio (PyTorch ms / ours): {refResult.Ratio:F2} ({(refResult.Ratio >= 1 ? "we are faster" : "PyTorch is faster")})");
+        Console.WriteLine($"ours: buffer pool created {arraysCreated} arrays during the timed steps (0 = steady state), holds {BufferPool.CreatedBytes / 1048576.0:F0} MB " +
+            $"({BufferPool.RentedBytes / 1048576.0:F0} MB rented, {BufferPool.PooledBytes / 1048576.0:F0} MB pooled)");
+        if (workload is MtanWorkload { RentedAfterForwardMb: { } afterForward })
+            Console.WriteLine($"ours: {afterForward:F0} MB rented when forward and losses were done (before backward)");
         if (OpProfiler.Enabled) Console.Write(OpProfiler.Format(settings.Reps));
 
         JsonReport.Write(settings.Json, new StepReport(command, shape.Model, shape.Batch, shape.Height, shape.Width, settings.Threads, settings.Warmup, settings.Reps,
             settings.Clock.ToString(), workload.Parameters, workload.FlopConvention, flops / 1e9, peak, peakWidth,
             oursResult.MsPerStep, oursResult.MsMin, oursResult.MsMax, oursResult.CpuMsPerStep, oursResult.ImagesPerS, oursResult.GflopPerS, oursResult.PeakFraction, rss, sample.GcCollections,
-            refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
+            arraysCreated, BufferPool.CreatedBytes / 1048576.0, refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
         return 0;
     }
+
+    private static string Phase(int run, int warmup) => run <= warmup ? $"warm-up {run}" : $"run {run - warmup}";
 
     private static double Median(double[] values)
     {
@@ -139,5 +157,5 @@ internal static class ModelStepCommand
     internal sealed record StepReport(string Command, string Model, int Batch, int Height, int Width, int Threads, int Warmup, int Steps, string Clock,
         long Parameters, string FlopConvention, double GflopPerStep, double FmaPeakGflopPerS, string FmaPeakWidth,
         double MsPerStep, double MsMin, double MsMax, double CpuMsPerStep, double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb,
-        int GcCount, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
+        int GcCount, long PoolArraysCreatedTimed, double PoolCreatedMb, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
 }

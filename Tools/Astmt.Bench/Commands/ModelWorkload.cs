@@ -37,13 +37,16 @@ internal static class ModelWorkloads
     public static IReadOnlyList<string> Names => [.. Astmt.Models.Mtan.MtanModels.Names, .. AstmtWorkload.Names];
 
     /// <summary>Builds the workload of <paramref name="model"/>, or throws naming the accepted models.</summary>
-    public static IModelWorkload Create(string model, int batch, int height, int width)
+    public static IModelWorkload Create(string model, int batch, int height, int width, Device? device = null)
     {
+        var on = device ?? Device.Cpu;
         if (batch < 1 || height < 1 || width < 1)
             throw new ArgumentException($"--batch, --height and --width must be positive, got {batch}, {height}, {width}.");
         string name = model.ToLowerInvariant();
-        if (Astmt.Models.Mtan.MtanModels.Names.Contains(name)) return new MtanWorkload(name, batch, height, width);
-        if (AstmtWorkload.Names.Contains(name)) return new AstmtWorkload(name, batch, height, width);
+        if (Astmt.Models.Mtan.MtanModels.Names.Contains(name)) return new MtanWorkload(name, batch, height, width, on);
+        if (AstmtWorkload.Names.Contains(name))
+            return on.IsCpu ? new AstmtWorkload(name, batch, height, width)
+                : throw new ArgumentException($"--device {on}: the ASTMT workloads run on cpu only for now; use --device cpu or an MTAN model.");
         throw new ArgumentException($"--model: unknown model '{model}'; expected one of {string.Join(", ", Names)}.");
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Astmt.Engine;
 using Astmt.Engine.Diagnostics;
+using Astmt.Engine.Memory;
 using Astmt.Engine.Autograd;
 using Astmt.Engine.Ops;
 using Astmt.Engine.Optim;
@@ -21,27 +22,35 @@ internal sealed class MtanWorkload : IModelWorkload
     private readonly Tensor _images;
     private readonly Dictionary<MtanTask, Tensor> _truths;
 
-    public MtanWorkload(string model, int batch, int height, int width)
+    public MtanWorkload(string model, int batch, int height, int width, Device device)
     {
         if (height % 32 != 0 || width % 32 != 0)
             throw new ArgumentException($"--height and --width must be multiples of 32 for the MTAN SegNets (five 2x poolings), got {height}x{width}.");
         Model = model;
         _network = MtanModels.Create(model, new MtanModelOptions { ClassCount = Classes });
+        // Counted on the host (cheap there; a 32x32 probe forward on the emulator is not), then moved before the optimizer: it
+        // binds the moved parameters and keeps its state on their device.
+        ForwardMacsPerBatch = MtanModels.MultiplyAccumulatesPerImage(_network, height, width) * batch;
+        _network.To(device); // before the optimizer: it binds the (moved) parameters and keeps its state on their device
         var trainable = _network.Parameters().Where(p => p.RequiresGrad).ToArray();
         Parameters = trainable.Sum(p => (long)p.Numel);
         _optimizer = new Adam(trainable, 1e-4);
         var rng = new Random(0);
-        _images = ModelWorkloads.Uniform(rng, 0, 1, batch, 3, height, width);
+        _images = ModelWorkloads.Uniform(rng, 0, 1, batch, 3, height, width).To(device);
         _truths = new Dictionary<MtanTask, Tensor>
         {
             [MtanTask.Semantic] = ModelWorkloads.Labels(rng, Classes, batch, height, width),
             [MtanTask.Depth] = ModelWorkloads.Uniform(rng, 0.5, 1.5, batch, 1, height, width),
             [MtanTask.Normal] = ModelWorkloads.UnitNormals(rng, batch, height, width),
         };
-        ForwardMacsPerBatch = MtanModels.MultiplyAccumulatesPerImage(_network, height, width) * batch;
+        foreach (var task in _truths.Keys.ToArray()) _truths[task] = _truths[task].To(device);
     }
 
     public string Model { get; }
+
+    /// <summary>With the profiler on: MiB the buffer pool had rented out when the last forward pass and losses were done (weights,
+    /// gradients, optimizer state and the graph's activations), for comparing with the pool's total.</summary>
+    public double? RentedAfterForwardMb { get; private set; }
 
     public long Parameters { get; }
 
@@ -63,6 +72,7 @@ internal sealed class MtanWorkload : IModelWorkload
             var loss = MtanLosses.For(_network.Tasks[t], output.Predictions[t], _truths[_network.Tasks[t]]);
             total = total is null ? loss : F.Add(total, loss);
         }
+        if (OpProfiler.Enabled) RentedAfterForwardMb = BufferPool.RentedBytes / 1048576.0;
         long t0 = Stopwatch.GetTimestamp();
         total!.Backward();
         long t1 = Stopwatch.GetTimestamp();

@@ -133,10 +133,11 @@ internal sealed class ConfigFlags
 
     public ConfigFlags(Command command, ExperimentRegistry registry, bool includeConfigAndOut)
     {
+        var defaultModel = registry.All.FirstOrDefault(d => d.Name == ConfigKeys.Model.BuiltInDefault);
         foreach (var key in ConfigKeys.All)
         {
             if (!includeConfigAndOut && key == ConfigKeys.Out) continue;
-            var option = new Option<string>(key.Flag) { Description = Describe(key), HelpName = HelpName(key) };
+            var option = new Option<string>(key.Flag) { Description = Describe(key, defaultModel), HelpName = HelpName(key) };
             command.Options.Add(option);
             _keys.Add((key, option));
         }
@@ -144,7 +145,7 @@ internal sealed class ConfigFlags
         {
             var option = new Option<string>("--" + spec.Name)
             {
-                Description = $"{spec.Help} [default: {spec.Default}]" + (spec.Choices != null && !spec.IsSwitch ? $" ({string.Join('|', spec.Choices)})" : ""),
+                Description = $"{spec.Help} [default: {ModelDefaults(defaultModel, ConfigKeys.OptionsKey + "." + spec.Name, spec.Default) ?? spec.Default}]" + (spec.Choices != null && !spec.IsSwitch ? $" ({string.Join('|', spec.Choices)})" : ""),
                 HelpName = spec.IsSwitch ? "true|false" : "VALUE",
                 Arity = spec.IsSwitch ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne,
             };
@@ -174,15 +175,37 @@ internal sealed class ConfigFlags
         return (layer, file);
     }
 
-    private static string Describe(ConfigKey key)
+    private static string Describe(ConfigKey key, ExperimentDescriptor? defaultModel)
     {
         string text = key.Help;
         if (key.Choices != null) text += $" ({string.Join('|', key.Choices)})";
-        if (key.BuiltInDefault != null)
-            text += key == ConfigKeys.Model || key == ConfigKeys.Preset
-                ? $" [default: {key.BuiltInDefault}]"
-                : $" [default: {key.BuiltInDefault}, unless the model or preset sets it]";
-        return text;
+        if (key.BuiltInDefault == null) return text;
+        if (key == ConfigKeys.Model || key == ConfigKeys.Preset) return text + $" [default: {key.BuiltInDefault}]";
+        string? modelDefaults = ModelDefaults(defaultModel, key.Name, null);
+        return modelDefaults == null
+            ? text + $" [default: {key.BuiltInDefault}, unless the model or preset sets it]"
+            : text + $" [default for {defaultModel!.Name}: {modelDefaults}; other models: {key.BuiltInDefault} unless they or a preset set it]";
+    }
+
+    /// <summary>What <paramref name="model"/> sets <paramref name="key"/> to on each of its datasets ("8 on synthetic, 2 on
+    /// nyuv2/cityscapes", or one value when they agree), or null when it sets nothing of its own.</summary>
+    internal static string? ModelDefaults(ExperimentDescriptor? model, string key, string? fallback)
+    {
+        if (model == null) return null;
+        bool setsIt = model.Defaults.ContainsKey(key);
+        string? general = model.Defaults.TryGetValue(key, out var g) ? g : fallback;
+        var groups = new List<(string Value, List<string> Datasets)>();
+        foreach (string dataset in model.Datasets)
+        {
+            string? value = general;
+            if (model.DatasetDefaults.TryGetValue(dataset, out var values) && values.TryGetValue(key, out var v)) { value = v; setsIt = true; }
+            if (value == null) continue;
+            int at = groups.FindIndex(p => p.Value == value);
+            if (at < 0) groups.Add((value, [dataset]));
+            else groups[at].Datasets.Add(dataset);
+        }
+        if (!setsIt || groups.Count == 0) return null;
+        return groups.Count == 1 ? groups[0].Value : string.Join(", ", groups.Select(p => $"{p.Value} on {string.Join('/', p.Datasets)}"));
     }
 
     private static string HelpName(ConfigKey key) => key.Kind switch

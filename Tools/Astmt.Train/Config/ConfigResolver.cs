@@ -5,7 +5,7 @@ namespace Astmt.Train.Config;
 
 /// <summary>
 /// Turns the layers of settings into one checked <see cref="RunConfig"/>. Precedence, lowest first: built-in defaults, the
-/// model's defaults, the preset, the <c>--config</c> file, the flags.
+/// model's defaults, the preset, the model's defaults for the chosen dataset, the <c>--config</c> file, the flags.
 /// </summary>
 public static class ConfigResolver
 {
@@ -40,6 +40,11 @@ public static class ConfigResolver
                     (descriptor.Presets.Count == 0 ? "it has only 'default'." : $"expected default, {string.Join(", ", descriptor.Presets.Keys)}."));
             layers.Add(ConfigLayer.From(presetValues, $"preset '{preset}' of model '{descriptor.Name}'"));
         }
+        // The dataset (which the preset may choose) decides the next layer, so it is looked up before the file and flags are added.
+        var datasetValue = Last([.. layers, .. fileLayer == null ? new[] { flags } : [fileLayer, flags]], ConfigKeys.Dataset.Name)!;
+        string chosenDataset = ConfigKeys.Dataset.Canonicalize(datasetValue.Text, datasetValue.Source);
+        if (descriptor.DatasetDefaults.TryGetValue(chosenDataset, out var datasetDefaults))
+            layers.Add(ConfigLayer.From(datasetDefaults, $"default of model '{descriptor.Name}' on dataset '{chosenDataset}'"));
         if (fileLayer != null) layers.Add(fileLayer);
         layers.Add(flags);
 

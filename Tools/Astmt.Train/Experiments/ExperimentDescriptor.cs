@@ -38,6 +38,12 @@ public sealed class ExperimentDescriptor
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Presets { get; init; } =
         new Dictionary<string, IReadOnlyDictionary<string, string>>();
 
+    /// <summary>Defaults that depend on the dataset, by dataset name and then config key (for example MTAN on <c>nyuv2</c>: the
+    /// paper's 288×384, batch 2, 200 epochs). They lie over the model's defaults and the preset (the dataset fixes what was run
+    /// on it), under the <c>--config</c> file and the flags. A dataset without an entry keeps the model's defaults.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> DatasetDefaults { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>();
+
     /// <summary>Options specific to this model.</summary>
     public IReadOnlyList<ModelOption> Options { get; init; } = [];
 

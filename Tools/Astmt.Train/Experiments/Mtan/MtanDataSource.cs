@@ -17,7 +17,7 @@ namespace Astmt.Train.Experiments.Mtan;
 /// </summary>
 public sealed class MtanDataSource
 {
-    private const long CacheBudgetBytes = 1L << 30;
+    internal const long CacheBudgetBytes = 1L << 30;
     /// <summary>Added to the run's seed for the evaluation scenes, so they are never training scenes.</summary>
     private const ulong EvalSeedOffset = 0x5EED_0001UL;
 
@@ -25,7 +25,11 @@ public sealed class MtanDataSource
 
     /// <summary>Opens the splits of <paramref name="config"/>'s dataset; a missing or malformed folder is a
     /// <see cref="ConfigurationException"/> naming the folder and the expected layout.</summary>
-    public MtanDataSource(RunConfig config, MtanOptions options)
+    public MtanDataSource(RunConfig config, MtanOptions options) : this(config, options, CacheBudgetBytes) { }
+
+    /// <summary>As the public constructor, with the in-memory cache limited to <paramref name="cacheBudgetBytes"/> (0: every
+    /// sample is read when used, as a dataset too big for memory is).</summary>
+    internal MtanDataSource(RunConfig config, MtanOptions options, long cacheBudgetBytes)
     {
         Dataset = config.Dataset == "cityscapes" ? MtanDataset.CityScapes : MtanDataset.NyuV2;
         IMultiTaskDataset train, eval;
@@ -54,7 +58,7 @@ public sealed class MtanDataSource
         }
         Tasks = train.Tasks;
         long bytesPerSample = SampleCache.BytesPerSample(train);
-        bool cacheAll = bytesPerSample * ((long)train.Count + eval.Count) <= CacheBudgetBytes;
+        bool cacheAll = bytesPerSample * ((long)train.Count + eval.Count) <= cacheBudgetBytes;
         _train = new SampleCache(train, cacheAll);
         _eval = new SampleCache(eval, cacheAll);
         Augmentation = options.UseAugmentation ? new MtanScaleCropFlip() : null;
@@ -68,6 +72,9 @@ public sealed class MtanDataSource
 
     /// <summary>One line saying where the data comes from.</summary>
     public string Description { get; }
+
+    /// <summary>True when every sample is kept in memory after its first load.</summary>
+    public bool CachesAll => _train?.Keeps ?? false;
 
     /// <summary>Training samples.</summary>
     public int TrainCount => _train?.Dataset.Count ?? 0;

@@ -8,6 +8,7 @@ using Astmt.Models.Losses;
 using Astmt.Models.Mtan;
 using Astmt.Models.Weighting;
 using Astmt.Train.Config;
+using Astmt.Train.Training;
 
 namespace Astmt.Train.Experiments.Mtan;
 
@@ -40,23 +41,30 @@ public sealed class MtanExperiment : IExperiment
     private int _openBatches;
     private int _weightingEpoch = -1;
     private string? _flops;
+    private readonly MtanTrainPrefetch? _prefetch;
+    private readonly Device _device;
 
     /// <summary>Builds the network, data, weighting and optimizer of <paramref name="config"/>. Throws
     /// <see cref="ConfigurationException"/> for a size the network cannot take or a dataset it cannot use.</summary>
-    public MtanExperiment(RunConfig config)
+    public MtanExperiment(RunConfig config) : this(config, prefetch: true, MtanDataSource.CacheBudgetBytes) { }
+
+    /// <summary>As the public constructor; <paramref name="prefetch"/> switches the background loading of the next training
+    /// batch and <paramref name="cacheBudgetBytes"/> limits the in-memory sample cache (tests compare both ways).</summary>
+    internal MtanExperiment(RunConfig config, bool prefetch, long cacheBudgetBytes)
     {
         _config = config;
         _options = MtanOptions.From(config);
         if (config.Height % 32 != 0 || config.Width % 32 != 0)
             throw new ConfigurationException($"--height/--width: {config.Height}x{config.Width} cannot be taken by '{config.Model}'; " +
                 "expected multiples of 32 (SegNet pools five times by 2 and unpools back), for example 64x64 or 288x384.");
-        if (config.Device != "cpu")
-            throw new ConfigurationException($"--device: MTAN training runs on the CPU only for now ('{config.Device}' was asked); expected cpu.");
+        // Device (--device): parameters, buffers, batches and Adam's state live there; metrics and checkpoints use host copies.
+        _device = TrainingDevice.Initialize(config.Device);
         bool singleTask = config.Model is "segnet-single" or "stan";
         if (singleTask && config.Dataset == "cityscapes" && _options.SingleTask == MtanTask.Normal)
             throw new ConfigurationException("--task: CityScapes has no normals; expected semantic or depth.");
 
-        _data = new MtanDataSource(config, _options);
+        _data = new MtanDataSource(config, _options, cacheBudgetBytes);
+        _prefetch = prefetch ? new MtanTrainPrefetch(_data) : null;
         _network = MtanModels.Create(config.Model, new MtanModelOptions
         {
             Dataset = _data.Dataset,
@@ -64,6 +72,7 @@ public sealed class MtanExperiment : IExperiment
             SingleTask = _options.SingleTask,
             Seed = unchecked((ulong)config.Seed),
         });
+        _network.To(_device);
         _tasks = [.. _network.Tasks];
         _taskNames = _tasks.Select(MtanTasks.Name).ToArray();
         Tasks = _tasks.Select(t => MtanMetricNames.Describe(t, _network.ClassCount)).ToArray();
@@ -151,17 +160,21 @@ public sealed class MtanExperiment : IExperiment
             seeds = new ulong[batch.SampleIndices.Length];
             for (int i = 0; i < seeds.Length; i++) seeds[i] = _augment.NextUInt64();
         }
-        using var data = _data.TrainBatch(batch.SampleIndices, seeds);
+        using var data = _prefetch?.Take(batch.SampleIndices, seeds) ?? _data.TrainBatch(batch.SampleIndices, seeds);
+        if (_prefetch != null) StartPrefetch(batch);
         double loading = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
         _network.Train();
-        var output = _network.Forward(data.Images);
+        var images = TrainingDevice.On(data.Images, _device);
+        var output = _network.Forward(images);
         var losses = new Tensor[_tasks.Length];
         var values = new double[_tasks.Length];
+        var deviceTruths = new List<Tensor>();
         for (int t = 0; t < _tasks.Length; t++)
         {
             var truth = data.Target(_taskNames[t]);
+            if (!_device.IsCpu) deviceTruths.Add(truth = truth.To(_device));
             losses[t] = MtanLosses.For(_tasks[t], output.Predictions[t], truth);
             values[t] = losses[t].Item();
         }
@@ -169,13 +182,20 @@ public sealed class MtanExperiment : IExperiment
 
         // Train metrics read the predictions now: backward releases the step's tensors.
         clock.Restart();
-        for (int t = 0; t < _tasks.Length; t++) _trainMetrics.Add(t, output.Predictions[t], data.Target(_taskNames[t]));
+        for (int t = 0; t < _tasks.Length; t++)
+        {
+            var prediction = TrainingDevice.OnHost(output.Predictions[t]);
+            _trainMetrics.Add(t, prediction, data.Target(_taskNames[t]));
+            if (!ReferenceEquals(prediction, output.Predictions[t])) prediction.Dispose();
+        }
         double metrics = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
         _optimizer.ZeroGrad();
         _weighting.Backward(losses, []);
         double backward = clock.Elapsed.TotalMilliseconds;
+        if (!ReferenceEquals(images, data.Images)) images.Dispose();
+        foreach (var truth in deviceTruths) truth.Dispose();
 
         _weighting.EndBatch(values);
         for (int t = 0; t < values.Length; t++) _openBatchSums[t] += values[t];
@@ -185,6 +205,31 @@ public sealed class MtanExperiment : IExperiment
         var result = new Dictionary<string, double>();
         for (int t = 0; t < _tasks.Length; t++) result[_taskNames[t]] = values[t];
         return result;
+    }
+
+    /// <summary>Number of training batches taken from the background loader (the rest were loaded in the step).</summary>
+    internal long PrefetchHits => _prefetch?.Hits ?? 0;
+
+    /// <summary>Starts loading the batch that follows <paramref name="batch"/> in the trainer's order (<see
+    /// cref="Training.Trainer.EpochOrder"/>), with the augmentation seeds the augmentation generator will give it, read from a
+    /// copy so the generator itself does not move. A guess that turns out wrong costs only the wasted load.</summary>
+    private void StartPrefetch(TrainBatch batch)
+    {
+        int n = _data.TrainCount, bs = _config.BatchSize, steps = (n + bs - 1) / bs;
+        int epoch = batch.Epoch, step = batch.StepInEpoch + 1;
+        if (step >= steps) { epoch++; step = 0; }
+        if (epoch >= _config.Epochs) return;
+        int start = step * bs, count = Math.Min(bs, n - start);
+        int[] indices = Training.Trainer.EpochOrder(_config.Seed, epoch, n)[start..(start + count)];
+        ulong[]? seeds = null;
+        if (_data.Augmentation != null)
+        {
+            var peek = new Generator();
+            peek.SetState(_augment.GetState());
+            seeds = new ulong[count];
+            for (int i = 0; i < count; i++) seeds[i] = peek.NextUInt64();
+        }
+        _prefetch!.Start(indices, seeds);
     }
 
     /// <inheritdoc />
@@ -224,7 +269,14 @@ public sealed class MtanExperiment : IExperiment
     {
         _network.Eval();
         using (Autograd.NoGrad())
-            return [.. _network.Forward(images).Predictions];
+        {
+            if (_device.IsCpu) return [.. _network.Forward(images).Predictions];
+            using var onDevice = images.To(_device);
+            var predictions = _network.Forward(onDevice).Predictions;
+            var host = predictions.Select(p => p.To(Device.Cpu)).ToArray();
+            foreach (var p in predictions) p.Dispose();
+            return host;
+        }
     }
 
     /// <inheritdoc />
@@ -236,10 +288,10 @@ public sealed class MtanExperiment : IExperiment
     public ExperimentState CaptureState()
     {
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var (name, t) in _network.StateDict()) tensors["model." + name] = t.Detach();
+        foreach (var (name, t) in _network.StateDict()) tensors["model." + name] = t.Device.IsCpu ? t.Detach() : t.To(Device.Cpu);
         foreach (var (name, t) in _optimizer.StateDict("optim.")) tensors[name] = t;
         foreach (var (name, t) in _schedule.StateDict("optim.schedule.")) tensors[name] = t;
-        foreach (var p in _weighting.Parameters) tensors["weighting.logsigma"] = p.Detach();
+        foreach (var p in _weighting.Parameters) tensors["weighting.logsigma"] = p.Device.IsCpu ? p.Detach() : p.To(Device.Cpu);
         tensors["rng.augment"] = GeneratorState.Save(_augment);
         tensors["metrics.train"] = Tensor.FromArray((double[])_trainMetrics.State.Clone(), _trainMetrics.State.Length);
         var metadata = new Dictionary<string, string>
@@ -319,5 +371,9 @@ public sealed class MtanExperiment : IExperiment
             .ToDictionary(p => p.Key, p => p.Value);
 
     /// <inheritdoc />
-    public void Dispose() => GC.SuppressFinalize(this);
+    public void Dispose()
+    {
+        _prefetch?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

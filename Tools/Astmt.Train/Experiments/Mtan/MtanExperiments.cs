@@ -41,6 +41,28 @@ public static class MtanExperiments
         [$"options.{MtanOptions.MetricAveraging}"] = "per-batch",
     };
 
+    /// <summary>The defaults on the real datasets: the paper's training (spec §3) at each dataset's size, NYUv2 288×384 and
+    /// CityScapes 128×256, with the full-width network. They lie over <see cref="QuickDefaults"/> and the preset, so
+    /// <c>--dataset cityscapes --preset paper</c> trains at CityScapes' size; the synthetic set keeps the quick default.</summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> DatasetDefaults =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>
+        {
+            ["nyuv2"] = PaperTraining(288, 384),
+            ["cityscapes"] = PaperTraining(128, 256),
+        };
+
+    private static Dictionary<string, string> PaperTraining(int height, int width) => new()
+    {
+        ["epochs"] = "200",
+        ["height"] = height.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["width"] = width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["batch-size"] = "2",
+        ["lr"] = "0.0001",
+        [$"options.{MtanOptions.WidthMultiplier}"] = "1",
+        [$"options.{MtanOptions.LrStep}"] = "100",
+        [$"options.{MtanOptions.LrGamma}"] = "0.5",
+    };
+
     /// <summary>Registers every MTAN-family network.</summary>
     public static void Register(ExperimentRegistry registry)
     {
@@ -54,6 +76,7 @@ public static class MtanExperiments
         Summary = Summaries.TryGetValue(name, out var s) ? s : name,
         Datasets = Datasets,
         Defaults = QuickDefaults,
+        DatasetDefaults = DatasetDefaults,
         Presets = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["paper"] = PaperPreset },
         Options = MtanOptions.All,
         Create = config => new MtanExperiment(config),

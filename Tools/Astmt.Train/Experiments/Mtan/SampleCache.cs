@@ -10,6 +10,9 @@ internal sealed class SampleCache(IMultiTaskDataset dataset, bool keep)
 {
     private readonly MultiTaskSample?[] _kept = keep ? new MultiTaskSample?[dataset.Count] : [];
 
+    /// <summary>True when samples are kept after their first load.</summary>
+    public bool Keeps => keep;
+
     /// <summary>The dataset behind the cache.</summary>
     public IMultiTaskDataset Dataset { get; } = dataset;
 
