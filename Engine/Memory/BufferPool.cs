@@ -42,6 +42,25 @@ public static class BufferPool
     /// </summary>
     public static long CollectThresholdBytes { get; set; } = 512L << 20;
 
+    /// <summary>
+    /// Bytes of tensors created outside a graph (no-grad evaluation, inference) after which the next such tensor first runs a
+    /// GC. Those tensors have no owner that frees them at a known point: they return through the finalizer, so without this an
+    /// eval-mode forward pass would hold every intermediate until the GC happened to run (several GB at 288×384).
+    /// </summary>
+    public static long UnownedCollectThresholdBytes { get; set; } = 256L << 20;
+
+    private static long _unownedSinceCollect;
+
+    /// <summary>Called before a host tensor that no step arena owns rents <paramref name="bytes"/>: collects when the
+    /// unowned bytes since the last collection pass <see cref="UnownedCollectThresholdBytes"/>.</summary>
+    internal static void BeforeUnownedRent(long bytes)
+    {
+        if (Interlocked.Add(ref _unownedSinceCollect, bytes) <= UnownedCollectThresholdBytes) return;
+        Interlocked.Exchange(ref _unownedSinceCollect, 0);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
+
     /// <summary>Rents an array of exactly <paramref name="length"/> elements; its contents are undefined unless <paramref name="clear"/>.</summary>
     public static T[] Rent<T>(int length, bool clear) where T : unmanaged
     {

@@ -175,6 +175,7 @@ public sealed partial class Tensor : IDisposable
         foreach (var d in shape)
             if (d < 0) throw new ArgumentException($"Negative dimension in shape [{string.Join('x', shape)}].");
         int n = ShapeUtil.Numel(shape);
+        if (!arena && device.IsCpu) BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
         Storage storage = device.IsCpu
             ? Storage.RentHost(dtype, n, clear)
             : DeviceRegistry.Get(device).Allocate(dtype, n, clear);
