@@ -39,8 +39,11 @@ public sealed class SqueezeExcitation : TaskModule
     public override Tensor Forward(Tensor x, string task)
     {
         var mlp = _fc is ModuleDict<Sequential> perTask ? perTask[task] : (Sequential)_fc;
-        var squeezed = F.Mean(x, [2, 3]); // [B,C]
-        return F.ChannelScale(x, mlp.Forward(squeezed));
+        // The Sequential keeps the reference layout and state-dict keys; the computation runs as one fused op, which makes
+        // two image-sized passes each way instead of the chain's GAP, scale and their five backward passes.
+        var squeeze = (Linear)mlp[0];
+        var excite = (Linear)mlp[2];
+        return F.SqueezeExcite(x, squeeze.Weight, squeeze.Bias, excite.Weight, excite.Bias);
     }
 
     /// <inheritdoc />
