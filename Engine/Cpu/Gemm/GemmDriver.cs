@@ -21,13 +21,6 @@ internal static unsafe class GemmDriver
     /// <summary>Runs C = alpha·op(A)·op(B) + beta·C with the given kernel; m, n, k ≥ 1 and alpha ≠ 0.</summary>
     public static void Run(GemmKernel kernel, in GemmProblem problem)
     {
-        if (NarrowGemm.Applies(kernel, problem))
-        {
-            int kc = kernel == GemmKernel.Avx512 ? GemmBlocking.For<Microkernel512>().KC : GemmBlocking.For<Microkernel256>().KC;
-            long work = (long)problem.M * problem.N * problem.K;
-            NarrowGemm.Run(problem, kc, work < ParallelThreshold ? 1 : Parallelism.Threads);
-            return;
-        }
         switch (kernel)
         {
             case GemmKernel.Avx512: Run<Microkernel512>(problem); break;

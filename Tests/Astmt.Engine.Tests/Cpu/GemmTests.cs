@@ -87,49 +87,6 @@ public class GemmTests
         Check(61, 150, 53, ta, tb, alpha: 1.25f, beta: 0.5f, pad: 2, seed: 13);
     }
 
-    [TestCaseSource(nameof(KernelTransposeCases))]
-    public void NarrowProblemsMatchFloat64Loop(GemmKernel kernel, Transpose ta, Transpose tb)
-    {
-        // N ≤ 64 with B not transposed runs unpacked (NarrowGemm): row passes with a short last one (M = 23), 16- and
-        // 8-column blocks and single tail columns (N = 61), several k blocks, alpha/beta and padded leading dimensions.
-        Gemm.Kernel = kernel;
-        GemmBlocking.Forced = new GemmBlocking(KC: 16, MC: 24, NC: 64);
-        Check(23, 61, 53, ta, tb, alpha: 1.25f, beta: 0.5f, pad: 2, seed: 14);
-        Check(10, 8, 40, ta, tb, alpha: -0.5f, beta: 0f, pad: 1, seed: 15);
-        GemmBlocking.Forced = null;
-        Check(130, 16, 700, ta, tb, alpha: 1f, beta: 0f, pad: 0, seed: 16);
-    }
-
-    [TestCaseSource(nameof(KernelTransposeCases))]
-    public void NarrowPathRoundsExactlyLikePackedPath(GemmKernel kernel, Transpose ta, Transpose tb)
-    {
-        // The first columns of a wide C (packed path) and the same columns as a narrow C (unpacked path for N ≤ 64) must
-        // agree bit for bit, over several k blocks and with beta ≠ 0 and beta = 0, on one thread and on two.
-        Gemm.Kernel = kernel;
-        GemmBlocking.Forced = new GemmBlocking(KC: 32, MC: 24, NC: 96);
-        var rng = new Random(17);
-        int m = 43, k = 101, wide = 96;
-        var a = RandomFloats(rng, m * k);
-        var b = RandomFloats(rng, k * wide);
-        var c0 = RandomFloats(rng, m * wide);
-        int lda = ta == Transpose.No ? k : m, ldb = tb == Transpose.No ? wide : k;
-        foreach (float beta in new[] { 0f, 0.75f })
-            foreach (int threads in new[] { 1, 2 })
-            {
-                Parallelism.Threads = threads;
-                var full = (float[])c0.Clone();
-                Gemm.Sgemm(ta, tb, m, wide, k, 1.5f, a, lda, b, ldb, beta, full, wide);
-                foreach (int narrow in new[] { 8, 13, 16, 40, 64 })
-                {
-                    var part = (float[])c0.Clone();
-                    Gemm.Sgemm(ta, tb, m, narrow, k, 1.5f, a, lda, b, ldb, beta, part, wide);
-                    for (int i = 0; i < m; i++)
-                        for (int j = 0; j < narrow; j++)
-                            Assert.That(part[i * wide + j], Is.EqualTo(full[i * wide + j]), $"beta={beta}, n={narrow}, threads={threads}: C[{i},{j}]");
-                }
-            }
-    }
-
     [TestCaseSource(nameof(Kernels))]
     public void BetaZeroDoesNotReadC(GemmKernel kernel)
     {
