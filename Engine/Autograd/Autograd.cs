@@ -152,6 +152,8 @@ public static class Autograd
         // A plain Backward (no graph kept, no create-graph, no targets) returns each consumed gradient to the pool at once, so the
         // step's peak holds the forward activations plus the live gradients rather than every gradient of the step.
         bool releaseEarly = targets == null && !createGraph && !retainGraph;
+        // Likewise each saved activation goes back once the last node that reads it has run.
+        var readers = releaseEarly ? SavedTensors.CountReaders(nodes) : null;
         using (StepArena.EnterBackward())
         using (GradMode.Set(createGraph))
         {
@@ -187,13 +189,14 @@ public static class Autograd
                     else AccumulateLeaf(input, gi, createGraph);
                 }
                 if (releaseEarly) ReleaseIfUnused(g, pending, inputGrads, null);
+                if (readers != null) SavedTensors.ReleaseAfter(node, readers, outputs, pending, inputGrads);
             }
         }
 
         if (!retainGraph)
         {
             foreach (var n in nodes) n.Free();
-            if (targets == null) StepArena.ReleaseAll();
+            if (targets == null) StepArena.ReleaseAll(handOver: outputs);
         }
         return results;
     }

@@ -33,14 +33,16 @@ internal static class StepArena
         public void Dispose() => _backwardDepth--;
     }
 
-    /// <summary>Releases every owned tensor that was not retained.</summary>
-    public static void ReleaseAll()
+    /// <summary>Releases every owned tensor that was not retained. Tensors in <paramref name="handOver"/> (the roots a Backward
+    /// started from, such as the loss) leave the arena unreleased: the caller holds them, so they become caller-owned and return
+    /// through Dispose or the finalizer. That is what lets a loop read <c>loss.Item()</c> after <c>loss.Backward()</c>.</summary>
+    public static void ReleaseAll(Tensor[]? handOver = null)
     {
         var list = _owned;
         if (list == null) return;
         foreach (var t in list)
         {
-            if (t.IsRetained) { t.InArena = false; continue; }
+            if (t.IsRetained || (handOver != null && Array.IndexOf(handOver, t) >= 0)) { t.InArena = false; continue; }
             t.ReleaseStorage();
             GC.SuppressFinalize(t);
         }

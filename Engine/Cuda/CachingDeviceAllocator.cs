@@ -9,7 +9,14 @@ public sealed class CachingDeviceAllocator(GpuContext context)
 {
     private readonly object _gate = new();
     private readonly Dictionary<long, Stack<ulong>> _free = new();
-    private long _rawAllocations, _rawFrees, _cachedBytes, _liveBytes;
+    private long _rawAllocations, _rawFrees, _cachedBytes, _liveBytes, _allocatedSinceCollect;
+
+    /// <summary>
+    /// Once this many bytes were allocated from the device since the last collection, a request the cache cannot serve first runs
+    /// a GC and waits for finalizers, so that blocks held only by unreachable tensors (no-grad outputs, dropped losses) come back.
+    /// Device memory puts no pressure on the managed heap, so without this a loop could fill the GPU before any GC ran.
+    /// </summary>
+    public long CollectThresholdBytes { get; set; } = 256L << 20;
 
     /// <summary>Number of device allocations made so far (flat in steady state).</summary>
     public long RawAllocations => Interlocked.Read(ref _rawAllocations);
@@ -40,7 +47,23 @@ public sealed class CachingDeviceAllocator(GpuContext context)
                 return stack.Pop();
             }
         }
+        if (Interlocked.Read(ref _allocatedSinceCollect) > CollectThresholdBytes)
+        {
+            Interlocked.Exchange(ref _allocatedSinceCollect, 0);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            lock (_gate)
+            {
+                if (_free.TryGetValue(rounded, out var stack) && stack.Count > 0)
+                {
+                    _cachedBytes -= rounded;
+                    _liveBytes += rounded;
+                    return stack.Pop();
+                }
+            }
+        }
         ulong p = context.RawAllocate(rounded);
+        Interlocked.Add(ref _allocatedSinceCollect, rounded);
         Interlocked.Increment(ref _rawAllocations);
         Interlocked.Add(ref _liveBytes, rounded);
         return p;

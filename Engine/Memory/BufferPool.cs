@@ -14,9 +14,17 @@ public static class BufferPool
     private static long _createdBytes;
     private static long _createdSinceCollect;
     private static long _arraysCreated;
+    private static long _peakRentedBytes;
 
     /// <summary>Bytes currently handed out to live storages.</summary>
     public static long RentedBytes => Interlocked.Read(ref _rentedBytes);
+
+    /// <summary>The most bytes rented at once since the process started or <see cref="ResetPeak"/>: the live set a step needs.
+    /// <see cref="CreatedBytes"/> minus this is what exact-length bucketing costs on top of it.</summary>
+    public static long PeakRentedBytes => Interlocked.Read(ref _peakRentedBytes);
+
+    /// <summary>Restarts <see cref="PeakRentedBytes"/> from the bytes rented now.</summary>
+    public static void ResetPeak() => Interlocked.Exchange(ref _peakRentedBytes, RentedBytes);
 
     /// <summary>Bytes held in the pool, ready for reuse.</summary>
     public static long PooledBytes => Interlocked.Read(ref _pooledBytes);
@@ -54,7 +62,7 @@ public static class BufferPool
             Interlocked.Add(ref _createdSinceCollect, bytes);
             Interlocked.Increment(ref _arraysCreated);
             if (clear) Array.Clear(array);
-            Interlocked.Add(ref _rentedBytes, bytes);
+            AddRented(bytes);
             return array;
         }
         if (clear) Array.Clear(array);
@@ -69,11 +77,18 @@ public static class BufferPool
             {
                 var a = (T[])stack.Pop();
                 _pooledBytes -= bytes;
-                Interlocked.Add(ref _rentedBytes, bytes);
+                AddRented(bytes);
                 return a;
             }
         }
         return null;
+    }
+
+    private static void AddRented(long bytes)
+    {
+        long now = Interlocked.Add(ref _rentedBytes, bytes);
+        long peak;
+        while (now > (peak = Interlocked.Read(ref _peakRentedBytes)) && Interlocked.CompareExchange(ref _peakRentedBytes, now, peak) != peak) { }
     }
 
     /// <summary>Returns an array obtained from <see cref="Rent{T}"/>.</summary>

@@ -23,7 +23,7 @@ public sealed class CliTests
         Assert.That(CliRunner.Run(registry, "data", "synth", "--help").Output, Does.Contain("--count").And.Contain("[default: 100]"));
     }
 
-    [TestCase(new[] { "train", "--model", "tiny", "--device", "gpu" }, "--device: 'gpu' is not valid for device; expected one of cpu, cuda, emu")]
+    [TestCase(new[] { "train", "--model", "tiny", "--device", "gpu" }, "--device: 'gpu' is not valid for device; expected one of auto, cpu, cuda, emu")]
     [TestCase(new[] { "train", "--model", "tiny", "--epochs", "many" }, "--epochs: 'many' is not valid for epochs; expected a whole number ≥ 1")]
     [TestCase(new[] { "train", "--model", "tiny", "--batch-size", "0" }, "--batch-size: '0' is not valid for batch-size; expected a whole number ≥ 1")]
     [TestCase(new[] { "train", "--model", "tiny", "--lr", "-1" }, "--lr: '-1' is not valid for lr; expected a positive number")]

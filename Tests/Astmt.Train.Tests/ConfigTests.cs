@@ -27,7 +27,7 @@ public sealed class ConfigTests
     {
         var c = Resolve([]);
         Assert.That((c.Epochs, c.BatchSize, c.LearningRate), Is.EqualTo((3, 3, 0.05)), "model defaults");
-        Assert.That((c.Seed, c.Weighting, c.Dataset, c.Device), Is.EqualTo((0L, "equal", "synthetic", "cpu")), "built-in defaults");
+        Assert.That((c.Seed, c.Weighting, c.Dataset, c.Device), Is.EqualTo((0L, "equal", "synthetic", "auto")), "built-in defaults");
         Assert.That(c.Out, Is.EqualTo(Path.Combine("runs", "tiny-20260102-030405")));
         Assert.That(c.Options["nan-at-step"], Is.EqualTo("-1"));
     }
@@ -78,7 +78,7 @@ public sealed class ConfigTests
     [TestCase("epochs: 3\nbatchsize: 2\n", "c.yaml line 2: unknown key 'batchsize'")]
     [TestCase("epochs: 3\n  - x: [\n", "c.yaml line 2")]
     [TestCase("- 1\n- 2\n", "expected a mapping of keys at the top level")]
-    [TestCase("device: gpu\n", "c.yaml line 1 (device): 'gpu' is not valid for device; expected one of cpu, cuda, emu")]
+    [TestCase("device: gpu\n", "c.yaml line 1 (device): 'gpu' is not valid for device; expected one of auto, cpu, cuda, emu")]
     [TestCase("options:\n  colour: red\n", "c.yaml line 2 (options.colour): model 'tiny' has no option 'colour'; expected one of nan-at-step, wide")]
     public void MalformedConfigFiles_AreReportedWithTheLine(string yaml, string expected)
     {

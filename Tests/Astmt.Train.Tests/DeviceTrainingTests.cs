@@ -107,6 +107,13 @@ public sealed class DeviceTrainingTests
     }
 
     [Test]
+    public void AutoDevice_IsCudaWithADriverAndGpu_ElseCpu()
+    {
+        var expected = CudaContext.IsAvailable(out _) ? DeviceKind.Cuda : DeviceKind.Cpu;
+        Assert.That(TrainingDevice.Initialize("auto").Kind, Is.EqualTo(expected));
+    }
+
+    [Test]
     public void UnknownDevice_IsRejectedByTheFlag()
     {
         var e = Assert.Throws<ConfigurationException>(() => TrainingDevice.Initialize("tpu"));

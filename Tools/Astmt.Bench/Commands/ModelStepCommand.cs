@@ -98,6 +98,7 @@ internal static class ModelStepCommand
         var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
         double rss = ProcessMemory.PeakRssMb();
         long arraysCreated = BufferPool.ArraysCreated - arraysAtTimedStart;
+        Console.WriteLine($"host pool: {BufferPool.CreatedBytes >> 20} MB created, peak rented {BufferPool.PeakRentedBytes >> 20} MB, {BufferPool.ArraysCreated} arrays");
 
         var oursResult = new StepResult("astmt-native", workload.Parameters, settings.Threads, sample.MedianMs, sample.MinMs, sample.MaxMs,
             Median([.. oursCpuMs.Skip(settings.Warmup)]),

@@ -11,7 +11,7 @@ public static class ConfigKeys
     /// <summary>The dataset folder.</summary>
     public static readonly ConfigKey Data = new("data", "Dataset folder (required for every dataset but synthetic)", ConfigValueKind.Path, null);
     /// <summary>The compute device.</summary>
-    public static readonly ConfigKey Device = new("device", "Compute device: cpu, cuda (a GPU) or emu (the CUDA kernels on the CPU emulator: verification only, slow)", ConfigValueKind.Choice, "cpu", ["cpu", "cuda", "emu"], DefinesRun: false);
+    public static readonly ConfigKey Device = new("device", "Compute device: auto (cuda when a CUDA driver and GPU are present, else cpu), cpu, cuda (a GPU) or emu (the CUDA kernels on the CPU emulator: verification only, slow)", ConfigValueKind.Choice, "auto", ["auto", "cpu", "cuda", "emu"], DefinesRun: false);
     /// <summary>CPU worker threads.</summary>
     public static readonly ConfigKey Threads = new("threads", "CPU worker threads (exact resume needs the same count)", ConfigValueKind.Integer,
         Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture), Minimum: 1, DefinesRun: false);

@@ -13,12 +13,14 @@ namespace Astmt.Train.Training;
 /// </summary>
 public static class TrainingDevice
 {
-    /// <summary>Initialises the backend of <paramref name="name"/> (cpu, cuda or emu) and returns its device. Throws
+    /// <summary>Initialises the backend of <paramref name="name"/> (auto, cpu, cuda or emu; auto picks cuda when a driver and a GPU are present, else cpu) and returns its device. Throws
     /// <see cref="ConfigurationException"/> (exit code 2, one line) when the device cannot be used on this machine.</summary>
     public static Device Initialize(string name)
     {
         switch (name)
         {
+            case "auto":
+                return CudaContext.IsAvailable(out _) ? Start(new Device(DeviceKind.Cuda)) : Device.Cpu;
             case "cpu":
                 return Device.Cpu;
             case "cuda":
@@ -30,7 +32,7 @@ public static class TrainingDevice
                     throw new ConfigurationException($"--device emu: the kernel emulator library libastmt_emu.so could not be loaded ({missing}); rebuild with g++ on PATH, or use --device cpu.");
                 return Start(new Device(DeviceKind.Emu));
             default:
-                throw new ConfigurationException($"--device: '{name}' is not a device; expected cpu, cuda or emu.");
+                throw new ConfigurationException($"--device: '{name}' is not a device; expected auto, cpu, cuda or emu.");
         }
     }
 

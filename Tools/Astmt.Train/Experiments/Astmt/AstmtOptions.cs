@@ -96,8 +96,8 @@ public sealed record AstmtOptions
             "synthetic" => AstmtDataset.Synthetic,
             _ => throw new ConfigurationException($"--dataset: ASTMT does not take '{config.Dataset}'; expected one of {string.Join(", ", AstmtExperiments.Datasets)}."),
         };
-        if (config.Device != "cpu")
-            throw new ConfigurationException($"--device: ASTMT training runs on the CPU only for now ('{config.Device}' was asked); expected cpu.");
+        if (config.Device is not ("cpu" or "auto"))
+            throw new ConfigurationException($"--device: ASTMT training runs on the CPU only for now ('{config.Device}' was asked); expected cpu (or auto, which runs ASTMT on the CPU).");
 
         var network = AstmtConfig.For(dataset, backbone, config.OptionFlag(SeEncoderName), config.OptionFlag(SeDecoderName),
             config.OptionFlag(AdaptersName), config.OptionFlag(AdversarialName)) with
