@@ -39,8 +39,16 @@ public sealed class SqueezeExcitation : TaskModule
     public override Tensor Forward(Tensor x, string task)
     {
         var mlp = _fc is ModuleDict<Sequential> perTask ? perTask[task] : (Sequential)_fc;
-        var squeezed = F.Mean(x, [2, 3]); // [B,C]
-        return F.ChannelScale(x, mlp.Forward(squeezed));
+        // The Sequential keeps the reference layout and state-dict keys. The fused op saves image-sized passes but runs the
+        // excitation MLP as scalar float64 loops, so it only pays where the image outweighs the MLP (H·W ≥ 4·C/r, e.g.
+        // layer1-2 at 64x64); on small deep maps (layer4: 2048 channels at 4x4) the chain's GEMM-backed Linear is faster.
+        if (x.Rank == 4 && x.Shape[2] * x.Shape[3] >= 4 * Hidden)
+        {
+            var squeeze = (Linear)mlp[0];
+            var excite = (Linear)mlp[2];
+            return F.SqueezeExcite(x, squeeze.Weight, squeeze.Bias, excite.Weight, excite.Bias);
+        }
+        return F.ChannelScale(x, mlp.Forward(F.Mean(x, [2, 3])));
     }
 
     /// <inheritdoc />

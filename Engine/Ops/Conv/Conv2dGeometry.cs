@@ -9,6 +9,15 @@ public readonly record struct Conv2dGeometry(int B, int C, int H, int W, int K, 
     /// <summary>True when the convolution is a plain matrix product per image (1x1 kernel, stride 1, no padding).</summary>
     public bool IsPointwise => R == 1 && S == 1 && Stride == 1 && Padding == 0;
 
+    /// <summary>
+    /// True when only the centre tap of the kernel ever meets the input: an odd square kernel (R = S &gt; 1), stride 1, "same"
+    /// padding (dilation·(R−1)/2) and a dilation of at least H and W, e.g. a 3x3 ASPP branch with rate 6 on a 4x4 map. Every
+    /// other tap is offset by a multiple of the dilation and so reads only padding; the convolution is then the 1x1
+    /// convolution with the weights w[:, :, R/2, S/2].
+    /// </summary>
+    public bool IsCentreTapOnly => R == S && R > 1 && R % 2 == 1 && Stride == 1 && Padding == Dilation * (R - 1) / 2
+                                   && Dilation >= H && Dilation >= W;
+
     /// <summary>Rows of the im2col matrix: C·R·S.</summary>
     public int ColRows => C * R * S;
 

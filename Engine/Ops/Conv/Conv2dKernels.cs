@@ -32,12 +32,14 @@ internal static class Conv2dKernels
     {
         int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, pq = g.ColCols;
         var weights = w.AsSpan(wOff, g.K * g.ColRows);
-        if (g.IsPointwise)
+        if (g.IsPointwise || g.IsCentreTapOnly)
         {
+            var centre = g.IsCentreTapOnly ? GatherCentreTap(g, w, wOff) : null;
             // y_b [K, H·W] = w [K, C] · x_b [C, H·W]
             for (int b = 0; b < g.B; b++)
-                GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, pq, g.C, weights, g.C, x.AsSpan(xOff + b * inPlane, inPlane), pq,
+                GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, pq, g.C, centre != null ? centre.AsSpan(0, g.K * g.C) : weights, g.C, x.AsSpan(xOff + b * inPlane, inPlane), pq,
                     T.Zero, y.AsSpan(yOff + b * outPlane, outPlane), pq);
+            if (centre != null) BufferPool.Return(centre);
         }
         else
         {
@@ -86,12 +88,14 @@ internal static class Conv2dKernels
     {
         int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, pq = g.ColCols;
         var weights = w.AsSpan(wOff, g.K * g.ColRows);
-        if (g.IsPointwise)
+        if (g.IsPointwise || g.IsCentreTapOnly)
         {
+            var centre = g.IsCentreTapOnly ? GatherCentreTap(g, w, wOff) : null;
             // gx_b [C, H·W] = wᵀ [C, K] · gy_b [K, H·W]
             for (int b = 0; b < g.B; b++)
-                GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.C, pq, g.K, weights, g.C, gy.AsSpan(gyOff + b * outPlane, outPlane), pq,
+                GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.C, pq, g.K, centre != null ? centre.AsSpan(0, g.K * g.C) : weights, g.C, gy.AsSpan(gyOff + b * outPlane, outPlane), pq,
                     T.Zero, gx.AsSpan(gxOff + b * inPlane, inPlane), pq);
+            if (centre != null) BufferPool.Return(centre);
             return;
         }
         int band = BandRows(g);
@@ -129,6 +133,19 @@ internal static class Conv2dKernels
                     x.AsSpan(xOff + b * inPlane, inPlane), pq, b == 0 ? T.Zero : T.One, dst, g.C);
             return;
         }
+        if (g.IsCentreTapOnly)
+        {
+            // Only the centre tap meets the input; every other tap's gradient is exactly zero.
+            var centre = BufferPool.Rent<T>(g.K * g.C, clear: false);
+            for (int b = 0; b < g.B; b++)
+                GemmOf<T>.Run(Transpose.No, Transpose.Yes, g.K, g.C, pq, gy.AsSpan(gyOff + b * outPlane, outPlane), pq,
+                    x.AsSpan(xOff + b * inPlane, inPlane), pq, b == 0 ? T.Zero : T.One, centre, g.C);
+            dst.Clear();
+            int taps = g.R * g.S, tap = taps / 2;
+            for (int i = 0; i < g.K * g.C; i++) dst[i * taps + tap] = centre[i];
+            BufferPool.Return(centre);
+            return;
+        }
         int band = BandRows(g);
         var col = BufferPool.Rent<T>(g.ColRows * band * g.Q, clear: false);
         try
@@ -149,6 +166,15 @@ internal static class Conv2dKernels
         {
             BufferPool.Return(col);
         }
+    }
+
+    /// <summary>The centre tap w[:, :, R/2, S/2] as a pooled [K, C] matrix (see <see cref="Conv2dGeometry.IsCentreTapOnly"/>).</summary>
+    private static T[] GatherCentreTap<T>(in Conv2dGeometry g, T[] w, int wOff) where T : unmanaged
+    {
+        var centre = BufferPool.Rent<T>(g.K * g.C, clear: false);
+        int taps = g.R * g.S, at = wOff + taps / 2;
+        for (int i = 0; i < g.K * g.C; i++) centre[i] = w[at + i * taps];
+        return centre;
     }
 
     /// <summary>Output rows per im2col band: the whole image when it fits <see cref="MaxBandElements"/>, else fewer, but at

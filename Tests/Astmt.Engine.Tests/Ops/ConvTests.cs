@@ -28,6 +28,10 @@ public class ConvTests
         new(1, 1, 4, 6, 2, 3, 3, 1, 18, 18, true),
         new(3, 1, 1, 1, 2, 1, 1, 1, 0, 1, true),
         new(1, 3, 45, 65, 5, 3, 3, 1, 1, 1, true),
+        // Dilation ≥ H and W: only the centre tap meets the input (computed as a 1x1 convolution); and the boundary
+        // dilation = H − 1, where the outer taps still reach one row and the full im2col path must run.
+        new(2, 3, 4, 3, 4, 5, 5, 1, 8, 4, true),
+        new(2, 3, 5, 4, 2, 3, 3, 1, 4, 4, true),
     ];
 
     // Small enough for finite differences over every element.
@@ -40,6 +44,7 @@ public class ConvTests
         new(1, 2, 5, 6, 3, 1, 1, 2, 0, 1, false),
         new(1, 1, 4, 5, 2, 3, 3, 1, 6, 6, true),
         new(1, 2, 5, 7, 2, 2, 3, 2, 1, 1, true),
+        new(2, 2, 3, 3, 2, 3, 3, 1, 3, 3, true),
     ];
 
     public static IEnumerable<Config> ForwardCases() => ForwardConfigs;
