@@ -25,7 +25,7 @@ public sealed class AstmtDataSource
 
     private readonly RunConfig _config;
     private readonly AstmtOptions _options;
-    private readonly Lazy<(SampleStore Train, SampleStore Eval)> _splits;
+    private readonly Lazy<(SampleCache Train, SampleCache Eval)> _splits;
     private readonly AstmtFlipScaleRotate? _augmentation;
 
     /// <summary>Describes the splits of <paramref name="config"/>; the folders are opened on first use.</summary>
@@ -33,7 +33,7 @@ public sealed class AstmtDataSource
     {
         _config = config;
         _options = options;
-        _splits = new Lazy<(SampleStore, SampleStore)>(Open);
+        _splits = new Lazy<(SampleCache, SampleCache)>(Open);
         _augmentation = options.Augment ? new AstmtFlipScaleRotate { IgnoreBorderLabels = false } : null;
         Description = config.Dataset == "synthetic"
             ? $"synthetic scenes (all six tasks), {config.Height}x{config.Width}, rendered from seed {config.Seed}"
@@ -59,7 +59,7 @@ public sealed class AstmtDataSource
     /// <summary>Collates evaluation samples (never augmented).</summary>
     public AstmtBatch EvalBatch(int[] indices) => Collate(_splits.Value.Eval, indices, null);
 
-    private (SampleStore, SampleStore) Open()
+    private (SampleCache, SampleCache) Open()
     {
         IMultiTaskDataset train, eval;
         if (_config.Dataset == "synthetic")
@@ -88,12 +88,12 @@ public sealed class AstmtDataSource
         foreach (var task in _options.Network.Tasks)
             if (!train.Tasks.Any(t => t.Name == task.Name))
                 throw new ConfigurationException($"--{AstmtOptions.TasksName}: the {_config.Dataset} data has no '{task.Name}' targets; it has {string.Join(", ", train.Tasks.Select(t => t.Name))}.");
-        long bytes = SampleStore.BytesPerSample(train) * ((long)train.Count + eval.Count);
+        long bytes = SampleCache.BytesPerSample(train) * ((long)train.Count + eval.Count);
         bool keep = bytes <= CacheBudgetBytes;
-        return (new SampleStore(train, keep), new SampleStore(eval, keep));
+        return (new SampleCache(train, keep), new SampleCache(eval, keep));
     }
 
-    private AstmtBatch Collate(SampleStore store, int[] indices, ulong[]? augmentSeeds)
+    private AstmtBatch Collate(SampleCache store, int[] indices, ulong[]? augmentSeeds)
     {
         var ds = store.Dataset;
         int b = indices.Length, h = ds.Height, w = ds.Width, plane = h * w;
@@ -106,7 +106,7 @@ public sealed class AstmtDataSource
             var sample = store.Get(indices[i]);
             if (_augmentation != null && augmentSeeds != null)
             {
-                sample = SampleStore.Copy(sample);
+                sample = SampleCache.Copy(sample);
                 var rng = new DeterministicRandom(augmentSeeds[i]);
                 _augmentation.Apply(sample, ref rng);
             }
@@ -185,47 +185,5 @@ public sealed record AstmtBatch(Tensor Images, IReadOnlyDictionary<string, Tenso
     {
         Images.Dispose();
         foreach (var t in Truths.Values) t.Dispose();
-    }
-}
-
-/// <summary>Loads samples by index, keeping each one after its first load when <c>keep</c> is set (small sets are rendered or
-/// read once). Thread-safe; a kept sample must not be modified by its readers.</summary>
-internal sealed class SampleStore(IMultiTaskDataset dataset, bool keep)
-{
-    private readonly MultiTaskSample?[] _kept = keep ? new MultiTaskSample?[dataset.Count] : [];
-
-    /// <summary>The dataset behind the store.</summary>
-    public IMultiTaskDataset Dataset { get; } = dataset;
-
-    /// <summary>Sample <paramref name="index"/>: the kept instance, or a freshly loaded one.</summary>
-    public MultiTaskSample Get(int index)
-    {
-        if (keep && Volatile.Read(ref _kept[index]) is { } kept) return kept;
-        var sample = new MultiTaskSample(Dataset.Tasks, Dataset.Height, Dataset.Width);
-        Dataset.Load(index, sample);
-        if (keep) Interlocked.CompareExchange(ref _kept[index], sample, null);
-        return keep ? _kept[index]! : sample;
-    }
-
-    /// <summary>A deep copy (for augmenting a kept sample).</summary>
-    public static MultiTaskSample Copy(MultiTaskSample source)
-    {
-        var copy = new MultiTaskSample(source.Tasks, source.Height, source.Width) { Index = source.Index };
-        source.Image.CopyTo(copy.Image, 0);
-        for (int t = 0; t < source.Tasks.Count; t++)
-        {
-            source.Labels[t].CopyTo(copy.Labels[t], 0);
-            source.Values[t].CopyTo(copy.Values[t], 0);
-        }
-        return copy;
-    }
-
-    /// <summary>Bytes one sample of <paramref name="dataset"/> holds.</summary>
-    public static long BytesPerSample(IMultiTaskDataset dataset)
-    {
-        long plane = (long)dataset.Height * dataset.Width, bytes = 3 * plane * sizeof(float);
-        foreach (var task in dataset.Tasks)
-            bytes += task.Kind.IsLabelMap() ? plane * sizeof(long) : task.Channels * plane * sizeof(float);
-        return bytes;
     }
 }

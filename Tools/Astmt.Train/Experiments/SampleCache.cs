@@ -1,6 +1,6 @@
 using Astmt.Models.Data;
 
-namespace Astmt.Train.Experiments.Mtan;
+namespace Astmt.Train.Experiments;
 
 /// <summary>
 /// Loads samples of a dataset by index, keeping each one after its first load when <c>keep</c> is set (small sets: the synthetic
