@@ -2,6 +2,7 @@ using Astmt.Engine.Cpu;
 using Astmt.Engine.NN;
 using Astmt.Engine.Ops;
 using Astmt.Engine.Tests.Support;
+using Astmt.Engine.Tests.Ops;
 using NUnit.Framework;
 
 namespace Astmt.Engine.Tests.Fused;
@@ -94,25 +95,14 @@ public class AttentionGateTests
         var x = Inputs(rng, 2, 16, 24, 33, 41).Select(t => t.To(DType.Float32)).ToArray();
         foreach (var t in x) t.RequiresGrad = true;
         var probe = Numeric.RandomFloat(new Random(12), 2, 24, 33, 41);
-        int saved = Parallelism.Threads;
-        double[][] Run(int threads)
+        double[][] Run()
         {
-            Parallelism.Threads = threads;
             var y = F.AttentionGate(x[0], x[1], x[2], x[3], x[4], null, null, true, x[5]);
             var outs = new List<double[]> { y.ToDoubleArray() };
             outs.AddRange(Autograd.Autograd.Grad([F.Sum(F.Mul(y, probe))], x).Select(g => g!.ToDoubleArray()));
             return outs.ToArray();
         }
-        try
-        {
-            var one = Run(1);
-            var two = Run(2);
-            for (int i = 0; i < one.Length; i++) Assert.That(two[i], Is.EqualTo(one[i]), $"output {i} differs between 1 and 2 threads");
-        }
-        finally
-        {
-            Parallelism.Threads = saved;
-        }
+        ThreadCount.AssertSameOnOneAndTwoThreads(Run);
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using Astmt.Engine.Cpu;
 using Astmt.Engine.Ops;
 using Astmt.Engine.Tests.Support;
+using Astmt.Engine.Tests.Ops;
 using NUnit.Framework;
 
 namespace Astmt.Engine.Tests.Fused;
@@ -60,25 +61,14 @@ public class SqueezeExciteTests
         var x = Inputs(new Random(26), 2, 64, 16, 24, 33).Select(t => t.To(DType.Float32)).ToArray();
         foreach (var t in x) t.RequiresGrad = true;
         var probe = Numeric.RandomFloat(new Random(27), 2, 64, 24, 33);
-        int saved = Parallelism.Threads;
-        double[][] Run(int threads)
+        double[][] Run()
         {
-            Parallelism.Threads = threads;
             var y = F.SqueezeExcite(x[0], x[1], x[2], x[3], x[4]);
             var outs = new List<double[]> { y.ToDoubleArray() };
             outs.AddRange(Autograd.Autograd.Grad([F.Sum(F.Mul(y, probe))], x).Select(g => g!.ToDoubleArray()));
             return outs.ToArray();
         }
-        try
-        {
-            var one = Run(1);
-            var two = Run(2);
-            for (int i = 0; i < one.Length; i++) Assert.That(two[i], Is.EqualTo(one[i]), $"output {i} differs between 1 and 2 threads");
-        }
-        finally
-        {
-            Parallelism.Threads = saved;
-        }
+        ThreadCount.AssertSameOnOneAndTwoThreads(Run);
     }
 
     [Test]
