@@ -41,7 +41,7 @@ public sealed class AstmtExperimentTests
             registry.Register(new ExperimentDescriptor
             {
                 Name = d.Name, Summary = d.Summary, Datasets = d.Datasets, Defaults = d.Defaults, Presets = d.Presets, Options = d.Options,
-                Create = config => new SteppingExperiment(d.Create(config), onStep, before),
+                Create = config => new RecordingExperiment(d.Create(config), onStep, before),
             });
         }
         return registry;
@@ -229,32 +229,4 @@ public sealed class AstmtExperimentTests
         Assert.That(r2.ExitCode, Is.Zero, r2.ToString());
         Assert.That(MetricsLog.Read(Path.Combine(second, "metrics.jsonl"))[0].MetricNote, Does.StartWith("Δm +75.00% vs single-task"));
     }
-}
-
-/// <summary>Forwards to an experiment and reports each training step's batch and losses (and, optionally, shows the experiment to a
-/// callback just before each step).</summary>
-internal sealed class SteppingExperiment(IExperiment inner, Action<TrainBatch, IReadOnlyDictionary<string, double>> onStep, Action<IExperiment>? before) : IExperiment
-{
-    public IReadOnlyList<TaskInfo> Tasks => inner.Tasks;
-    public int TrainCount => inner.TrainCount;
-    public int EvalCount => inner.EvalCount;
-    public IReadOnlyDictionary<string, double>? TaskWeights => inner.TaskWeights;
-    public IReadOnlyList<KeyValuePair<string, string>> Describe() => inner.Describe();
-
-    public IReadOnlyDictionary<string, double> TrainStep(TrainBatch batch)
-    {
-        before?.Invoke(inner);
-        var losses = inner.TrainStep(batch);
-        onStep(batch, losses);
-        return losses;
-    }
-
-    public void ApplyUpdate() => inner.ApplyUpdate();
-    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> TakeTrainMetrics() => inner.TakeTrainMetrics();
-    public void EndEpoch(EpochEnd epochEnd) => inner.EndEpoch(epochEnd);
-    public IEvaluation BeginEvaluation() => inner.BeginEvaluation();
-    public PredictionSample Predict(int evalIndex) => inner.Predict(evalIndex);
-    public ExperimentState CaptureState() => inner.CaptureState();
-    public void LoadState(ExperimentState state, bool weightsOnly) => inner.LoadState(state, weightsOnly);
-    public void Dispose() => inner.Dispose();
 }

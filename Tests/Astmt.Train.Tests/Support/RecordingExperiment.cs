@@ -4,10 +4,12 @@ using Astmt.Train.Experiments.Mtan;
 namespace Astmt.Train.Tests.Support;
 
 /// <summary>
-/// Wraps a real experiment and records every training step's losses; it can press "Ctrl-C" during a chosen global step.
-/// Everything else is passed through unchanged, so the run is the real one.
+/// Wraps a real experiment and records every training step's losses; it can press "Ctrl-C" during a chosen global step, and
+/// optionally shows the experiment to <c>before</c> just before each step. Everything else is passed through unchanged, so the
+/// run is the real one.
 /// </summary>
-public sealed class RecordingExperiment(IExperiment inner, Action<TrainBatch, IReadOnlyDictionary<string, double>> onStep) : IExperiment
+public sealed class RecordingExperiment(IExperiment inner, Action<TrainBatch, IReadOnlyDictionary<string, double>> onStep,
+    Action<IExperiment>? before = null) : IExperiment
 {
     /// <summary>A registry of the shipped MTAN experiments whose experiments report each step to <paramref name="onStep"/>.</summary>
     public static ExperimentRegistry MtanRegistry(Action<TrainBatch, IReadOnlyDictionary<string, double>> onStep)
@@ -38,6 +40,7 @@ public sealed class RecordingExperiment(IExperiment inner, Action<TrainBatch, IR
 
     public IReadOnlyDictionary<string, double> TrainStep(TrainBatch batch)
     {
+        before?.Invoke(inner);
         var losses = inner.TrainStep(batch);
         onStep(batch, losses);
         return losses;
