@@ -21,15 +21,7 @@ internal static class TaskNorm
 
     /// <summary>ReLU(batch norm of <paramref name="task"/>) in one fused pass (forward and backward), with the same running-statistics
     /// and counter updates as <see cref="BatchNorm2d.Forward"/>.</summary>
-    public static Tensor ApplyRelu(Module norm, Tensor x, string task)
-    {
-        var bn = Select(norm, task);
-        if (x.Rank != 4 || x.Shape[1] != bn.NumFeatures)
-            throw new ArgumentException($"BatchNorm2d({bn.NumFeatures}): expected input [B,{bn.NumFeatures},H,W], got {x.Describe()}.");
-        var runningMean = bn.RunningMean;
-        if (bn.Training && bn.NumBatchesTracked is { } counter) Increment(counter);
-        return F.BatchNormRelu2d(x, bn.Weight, bn.Bias, runningMean, bn.RunningVar, bn.Training || runningMean == null, bn.Momentum, bn.Eps);
-    }
+    public static Tensor ApplyRelu(Module norm, Tensor x, string task) => Select(norm, task).ForwardRelu(x);
 
     private static BatchNorm2d Select(Module norm, string task) => norm switch
     {
@@ -37,12 +29,4 @@ internal static class TaskNorm
         ModuleDict<BatchNorm2d> perTask => perTask[task],
         _ => throw new InvalidOperationException($"TaskNorm: unexpected module {norm.TypeName}."),
     };
-
-    private static void Increment(Tensor counter)
-    {
-        if (counter.Device.IsCpu) { counter.Span<long>()[0]++; return; }
-        using var host = counter.To(Device.Cpu);
-        host.Span<long>()[0]++;
-        counter.CopyFrom(host);
-    }
 }
