@@ -30,7 +30,7 @@ public static class Autograd
     public static bool IsRecording(IReadOnlyList<Tensor?> inputs)
     {
         if (!GradMode.Enabled) return false;
-        foreach (var t in inputs) if (t is { RequiresGrad: true }) return true;
+        for (int i = 0; i < inputs.Count; i++) if (inputs[i] is { RequiresGrad: true }) return true;
         return false;
     }
 
