@@ -82,6 +82,42 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// Implicit-GEMM convolution: C = op(A)·op(B) + beta·C where op(B) is the im2col matrix of <paramref name="image"/>
+    /// [C,H,W] (<paramref name="colTransposed"/> false: [C·R·S, P·Q], the forward form) or its transpose ([P·Q, C·R·S], the
+    /// backward-weight form), built panel by panel inside the GEMM's packing and never written out. Bit-identical to
+    /// <see cref="Sgemm"/> on the explicit im2col matrix, and likewise for any <see cref="Parallelism.Threads"/>.
+    /// </summary>
+    internal static unsafe void SgemmIm2Col(Transpose ta, int m, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> image,
+        in Im2ColView geometry, bool colTransposed, float beta, Span<float> c, int ldc)
+    {
+        int n = colTransposed ? geometry.Rows : geometry.Cols, k = colTransposed ? geometry.Cols : geometry.Rows;
+        long planes = (long)geometry.C * geometry.H * geometry.W;
+        if (image.Length < planes)
+            throw new ArgumentException($"Gemm: the image for implicit im2col is [{geometry.C},{geometry.H},{geometry.W}] and needs {planes} elements, but the span has {image.Length}.");
+        CheckOperand("A", ta == Transpose.No ? m : k, ta == Transpose.No ? k : m, lda, a.Length, ta);
+        CheckOperand("C", m, n, ldc, c.Length, Transpose.No);
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            ScaleC(c, m, n, ldc, beta);
+            return;
+        }
+        fixed (float* pa = a)
+        fixed (float* px = image)
+        fixed (float* pc = c)
+        {
+            var view = geometry;
+            view.X = px;
+            var problem = new GemmProblem
+            {
+                M = m, N = n, K = k, TransA = ta == Transpose.Yes, Alpha = 1f, Beta = beta, A = pa, C = pc, Lda = lda, Ldc = ldc,
+                BSource = colTransposed ? BOperand.Im2ColTransposed : BOperand.Im2Col, Im2Col = view,
+            };
+            GemmDriver.Run(ActiveKernel, problem);
+        }
+    }
+
     /// <summary>Float64 GEMM (references and gradient checks).</summary>
     public static void Dgemm(Transpose ta, Transpose tb, int m, int n, int k, double alpha, ReadOnlySpan<double> a, int lda,
         ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc)

@@ -122,8 +122,7 @@ internal static unsafe class GemmDriver
                 int kb = (int)(u / panels), panel = (int)(u % panels);
                 int p0 = kb * KcStep, kc = Math.Min(KcStep, Problem.K - p0);
                 int j0 = panel * TK.NR, cols = Math.Min(TK.NR, Problem.N - j0);
-                GemmPacking.PackB<TK>(Problem.TransB, Problem.B, Problem.Ldb, p0, kc, j0, cols,
-                    Dst + (nint)p0 * NPad + (nint)j0 * kc);
+                PackB<TK>(Problem, p0, kc, j0, cols, Dst + (nint)p0 * NPad + (nint)j0 * kc);
             }
         }
     }
@@ -179,7 +178,7 @@ internal static unsafe class GemmDriver
                 if (sharedB != null) packedB = sharedB + p0 * nPad + (nint)jc * kc;
                 else
                 {
-                    GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, jc, nc, bufB);
+                    PackB<TK>(g, p0, kc, jc, nc, bufB);
                     packedB = bufB;
                 }
                 float beta = kb == 0 ? g.Beta : 1f;
@@ -202,6 +201,19 @@ internal static unsafe class GemmDriver
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Packs op(B)[p0..p0+kc, j0..j0+nc] from wherever B lives: a stored matrix or an image read as its im2col
+    /// matrix (or that matrix transposed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackB<TK>(in GemmProblem g, int p0, int kc, int j0, int nc, float* dst) where TK : struct, IMicrokernel
+    {
+        switch (g.BSource)
+        {
+            case BOperand.Im2Col: Im2ColPacking.PackCol<TK>(g.Im2Col, p0, kc, j0, nc, dst); break;
+            case BOperand.Im2ColTransposed: Im2ColPacking.PackColTransposed<TK>(g.Im2Col, p0, kc, j0, nc, dst); break;
+            default: GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, j0, nc, dst); break;
         }
     }
 
@@ -277,4 +289,19 @@ internal unsafe struct GemmProblem
     public float Alpha, Beta;
     public float* A, B, C;
     public nint Lda, Ldb, Ldc;
+
+    /// <summary>Where op(B) comes from; for the im2col forms <see cref="Im2Col"/> describes it and B, Ldb, TransB are unused.</summary>
+    public BOperand BSource;
+    public Im2ColView Im2Col;
+}
+
+/// <summary>The storage behind op(B).</summary>
+internal enum BOperand
+{
+    /// <summary>A stored matrix (B, Ldb, TransB).</summary>
+    Matrix,
+    /// <summary>The im2col matrix of an image, [C·R·S, P·Q], built while packing (convolution forward).</summary>
+    Im2Col,
+    /// <summary>Its transpose, [P·Q, C·R·S] (convolution backward-weight).</summary>
+    Im2ColTransposed,
 }

@@ -7,9 +7,11 @@ using Astmt.Engine.Memory;
 namespace Astmt.Engine.Ops;
 
 /// <summary>
-/// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly;
-/// the others unfold a band of output rows at a time into an im2col matrix [C·R·S, rows·Q] rented from <see cref="BufferPool"/>
-/// once per call, so the buffer stays bounded at full resolution. GEMMs run on the calling thread through <see cref="Gemm"/>,
+/// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly.
+/// In float32 the forward and backward-weight passes of the others are implicit GEMMs (<see cref="Gemm.SgemmIm2Col"/>): the
+/// im2col matrix is packed panel by panel straight from the image and never written out. Backward-data, and every float64
+/// pass, unfold (or fold) a band of output rows at a time through an im2col matrix [C·R·S, rows·Q] rented from
+/// <see cref="BufferPool"/> once per call, so the buffer stays bounded at full resolution. GEMMs run on the calling thread through <see cref="Gemm"/>,
 /// which splits its own work over the cores; the unfold and fold loops split over channels. Every array is dense NCHW (or
 /// KCRS) starting at the given offset.
 /// </summary>
@@ -40,6 +42,15 @@ internal static class Conv2dKernels
                 GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, pq, g.C, centre != null ? centre.AsSpan(0, g.K * g.C) : weights, g.C, x.AsSpan(xOff + b * inPlane, inPlane), pq,
                     T.Zero, y.AsSpan(yOff + b * outPlane, outPlane), pq);
             if (centre != null) BufferPool.Return(centre);
+        }
+        else if (typeof(T) == typeof(float))
+        {
+            // y_b [K, P·Q] = w [K, C·R·S] · col(x_b) [C·R·S, P·Q], the column matrix packed straight from x_b.
+            var view = ImageView(g);
+            for (int b = 0; b < g.B; b++)
+                Gemm.SgemmIm2Col(Transpose.No, g.K, MemoryMarshal.Cast<T, float>(weights), g.ColRows,
+                    MemoryMarshal.Cast<T, float>(x.AsSpan(xOff + b * inPlane, inPlane)), view, colTransposed: false, 0f,
+                    MemoryMarshal.Cast<T, float>(y.AsSpan(yOff + b * outPlane, outPlane)), pq);
         }
         else
         {
@@ -146,6 +157,17 @@ internal static class Conv2dKernels
             BufferPool.Return(centre);
             return;
         }
+        if (typeof(T) == typeof(float))
+        {
+            // gw [K, C·R·S] (+)= gy_b [K, P·Q] · col(x_b)ᵀ [P·Q, C·R·S], the transposed column matrix packed straight from x_b.
+            var view = ImageView(g);
+            var gwf = MemoryMarshal.Cast<T, float>(dst);
+            for (int b = 0; b < g.B; b++)
+                Gemm.SgemmIm2Col(Transpose.No, g.K, MemoryMarshal.Cast<T, float>(gy.AsSpan(gyOff + b * outPlane, outPlane)), pq,
+                    MemoryMarshal.Cast<T, float>(x.AsSpan(xOff + b * inPlane, inPlane)), view, colTransposed: true, b == 0 ? 0f : 1f,
+                    gwf, g.ColRows);
+            return;
+        }
         int band = BandRows(g);
         var col = BufferPool.Rent<T>(g.ColRows * band * g.Q, clear: false);
         try
@@ -167,6 +189,12 @@ internal static class Conv2dKernels
             BufferPool.Return(col);
         }
     }
+
+    /// <summary>The geometry of one image's im2col matrix for the implicit GEMM (the image pointer is set when pinned).</summary>
+    private static Im2ColView ImageView(in Conv2dGeometry g) => new()
+    {
+        C = g.C, H = g.H, W = g.W, R = g.R, S = g.S, P = g.P, Q = g.Q, Stride = g.Stride, Padding = g.Padding, Dilation = g.Dilation,
+    };
 
     /// <summary>The centre tap w[:, :, R/2, S/2] as a pooled [K, C] matrix (see <see cref="Conv2dGeometry.IsCentreTapOnly"/>).</summary>
     private static T[] GatherCentreTap<T>(in Conv2dGeometry g, T[] w, int wOff) where T : unmanaged
