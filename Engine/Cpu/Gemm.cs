@@ -84,7 +84,7 @@ public static class Gemm
 
     /// <summary>
     /// Implicit-GEMM convolution: C = op(A)·op(B) + beta·C where op(B) is the im2col matrix of <paramref name="image"/>
-    /// [C,H,W] (<paramref name="colTransposed"/> false: [C·R·S, P·Q], the forward form) or its transpose ([P·Q, C·R·S], the
+    /// [C,H,W] (or of several images side by side, see <see cref="Im2ColView"/>) (<paramref name="colTransposed"/> false: [C·R·S, P·Q], the forward form) or its transpose ([P·Q, C·R·S], the
     /// backward-weight form), built panel by panel inside the GEMM's packing and never written out. Bit-identical to
     /// <see cref="Sgemm"/> on the explicit im2col matrix, and likewise for any <see cref="Parallelism.Threads"/>.
     /// </summary>
@@ -92,9 +92,11 @@ public static class Gemm
         in Im2ColView geometry, bool colTransposed, float beta, Span<float> c, int ldc)
     {
         int n = colTransposed ? geometry.Rows : geometry.Cols, k = colTransposed ? geometry.Cols : geometry.Rows;
-        long planes = (long)geometry.C * geometry.H * geometry.W;
+        if (geometry.Images < 1 || (geometry.Images > 1 && geometry.ImageStride < (long)geometry.C * geometry.H * geometry.W))
+            throw new ArgumentException($"Gemm: implicit im2col needs at least one image and images that do not overlap, got {geometry.Images} image(s) {geometry.ImageStride} elements apart.");
+        long planes = (long)(geometry.Images - 1) * geometry.ImageStride + (long)geometry.C * geometry.H * geometry.W;
         if (image.Length < planes)
-            throw new ArgumentException($"Gemm: the image for implicit im2col is [{geometry.C},{geometry.H},{geometry.W}] and needs {planes} elements, but the span has {image.Length}.");
+            throw new ArgumentException($"Gemm: the images for implicit im2col are {geometry.Images}×[{geometry.C},{geometry.H},{geometry.W}] and need {planes} elements, but the span has {image.Length}.");
         CheckOperand("A", ta == Transpose.No ? m : k, ta == Transpose.No ? k : m, lda, a.Length, ta);
         CheckOperand("C", m, n, ldc, c.Length, Transpose.No);
         if (m == 0 || n == 0) return;

@@ -6,7 +6,8 @@ namespace Astmt.Engine.Cpu;
 /// <summary>
 /// The im2col matrix of one image x [C,H,W] as a GEMM operand that is never written out: row (c,r,s), column (p,q) holds
 /// x[c, p·stride − padding + r·dilation, q·stride − padding + s·dilation], or zero where that falls in the padding.
-/// Rows number C·R·S, columns P·Q.
+/// Rows number C·R·S, columns P·Q. Several images side by side ([C·R·S, Images·P·Q], image i at X + i·ImageStride) let
+/// small feature maps share one GEMM.
 /// </summary>
 internal unsafe struct Im2ColView
 {
@@ -25,11 +26,14 @@ internal unsafe struct Im2ColView
     /// <summary>Convolution hyper-parameters.</summary>
     public int Stride, Padding, Dilation;
 
+    /// <summary>Images side by side along the columns (at least 1), and the elements from one image to the next.</summary>
+    public int Images, ImageStride;
+
     /// <summary>Rows of the matrix: C·R·S.</summary>
     public readonly int Rows => C * R * S;
 
-    /// <summary>Columns of the matrix: P·Q.</summary>
-    public readonly int Cols => P * Q;
+    /// <summary>Columns of the matrix: Images·P·Q.</summary>
+    public readonly int Cols => Images * P * Q;
 }
 
 /// <summary>
@@ -51,13 +55,13 @@ internal static unsafe class Im2ColPacking
         int nr = TK.NR;
         Span<int> bounds = v.S <= MaxStackTaps ? stackalloc int[2 * MaxStackTaps] : new int[2 * v.S];
         ColumnBounds(v, bounds);
-        // A micro-panel's columns are runs of output positions within one output row each: (row, first q, length).
-        Span<int> runs = stackalloc int[3 * (nr + 1)];
+        // A micro-panel's columns are runs of output positions within one output row each: (row, first q, length, image).
+        Span<int> runs = stackalloc int[RunInts * (nr + 1)];
         int taps = v.R * v.S, plane = v.H * v.W;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
-            int runCount = SplitIntoRuns(j0 + jr, cols, v.Q, runs);
+            int runCount = SplitIntoRuns(j0 + jr, cols, v, runs);
             float* d = dst + (nint)jr * kc;
             int crs = p0, c = crs / taps, r = crs % taps / v.S, s = crs % v.S;
             for (int kk = 0; kk < kc; kk++)
@@ -69,10 +73,10 @@ internal static unsafe class Im2ColPacking
                 int off = 0;
                 for (int i = 0; i < runCount; i++)
                 {
-                    int oh = runs[3 * i], q = runs[3 * i + 1], len = runs[3 * i + 2];
+                    int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
                     int h = oh * v.Stride + dh;
                     if ((uint)h >= (uint)v.H) Zero(dk + off, len);
-                    else GatherRun(xc + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, dk + off);
+                    else GatherRun(xc + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, dk + off);
                     off += len;
                 }
                 if (cols < nr) Zero(dk + cols, nr - cols);
@@ -91,8 +95,8 @@ internal static unsafe class Im2ColPacking
         Span<int> bounds = v.S <= MaxStackTaps ? stackalloc int[2 * MaxStackTaps] : new int[2 * v.S];
         ColumnBounds(v, bounds);
         int maxRuns = (kc + v.Q - 1) / v.Q + 1;
-        Span<int> runs = maxRuns <= 128 ? stackalloc int[3 * 128] : new int[3 * maxRuns];
-        int runCount = SplitIntoRuns(p0, kc, v.Q, runs);
+        Span<int> runs = maxRuns <= 128 ? stackalloc int[RunInts * 128] : new int[RunInts * maxRuns];
+        int runCount = SplitIntoRuns(p0, kc, v, runs);
         int ldt = (kc + 7) & ~7;
         float* rows8 = GemmScratch.Gather(8 * ldt);
         int taps = v.R * v.S, plane = v.H * v.W, total = v.Rows;
@@ -117,10 +121,10 @@ internal static unsafe class Im2ColPacking
                     int off = 0;
                     for (int i = 0; i < runCount; i++)
                     {
-                        int oh = runs[3 * i], q = runs[3 * i + 1], len = runs[3 * i + 2];
+                        int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
                         int h = oh * v.Stride + dh;
                         if ((uint)h >= (uint)v.H) Zero(t + off, len);
-                        else GatherRun(xc + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, t + off);
+                        else GatherRun(xc + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, t + off);
                         off += len;
                     }
                 }
@@ -151,17 +155,22 @@ internal static unsafe class Im2ColPacking
         }
     }
 
-    /// <summary>Splits output positions [first, first + count) into runs within one output row: (row, first q, length)
-    /// triples. Returns the number of runs.</summary>
-    private static int SplitIntoRuns(int first, int count, int q, Span<int> runs)
+    /// <summary>Ints per run: output row, first output column, length, image.</summary>
+    private const int RunInts = 4;
+
+    /// <summary>Splits columns [first, first + count) (positions over all images) into runs within one output row of one
+    /// image. Returns the number of runs.</summary>
+    private static int SplitIntoRuns(int first, int count, in Im2ColView v, Span<int> runs)
     {
-        int n = 0, t = first, end = first + count;
+        int n = 0, t = first, end = first + count, q = v.Q;
         while (t < end)
         {
             int row = t / q, col = t - row * q, len = Math.Min(q - col, end - t);
-            runs[3 * n] = row;
-            runs[3 * n + 1] = col;
-            runs[3 * n + 2] = len;
+            int image = row / v.P;
+            runs[RunInts * n] = row - image * v.P;
+            runs[RunInts * n + 1] = col;
+            runs[RunInts * n + 2] = len;
+            runs[RunInts * n + 3] = image;
             n++;
             t += len;
         }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Astmt.Engine.Cpu;
@@ -45,12 +46,7 @@ internal static class Conv2dKernels
         }
         else if (typeof(T) == typeof(float))
         {
-            // y_b [K, P·Q] = w [K, C·R·S] · col(x_b) [C·R·S, P·Q], the column matrix packed straight from x_b.
-            var view = ImageView(g);
-            for (int b = 0; b < g.B; b++)
-                Gemm.SgemmIm2Col(Transpose.No, g.K, MemoryMarshal.Cast<T, float>(weights), g.ColRows,
-                    MemoryMarshal.Cast<T, float>(x.AsSpan(xOff + b * inPlane, inPlane)), view, colTransposed: false, 0f,
-                    MemoryMarshal.Cast<T, float>(y.AsSpan(yOff + b * outPlane, outPlane)), pq);
+            Conv2dImplicit.Forward(g, Unsafe.As<float[]>(x), xOff, MemoryMarshal.Cast<T, float>(weights), Unsafe.As<float[]>(y), yOff);
         }
         else
         {
@@ -109,6 +105,12 @@ internal static class Conv2dKernels
             if (centre != null) BufferPool.Return(centre);
             return;
         }
+        int group = Conv2dImplicit.ImagesPerGemm(g);
+        if (group > 1)
+        {
+            BackwardDataGrouped(g, gy, gyOff, weights, gx, gxOff, group);
+            return;
+        }
         int band = BandRows(g);
         var col = BufferPool.Rent<T>(g.ColRows * band * g.Q, clear: false);
         try
@@ -126,6 +128,35 @@ internal static class Conv2dKernels
         finally
         {
             BufferPool.Return(col);
+        }
+    }
+
+    /// <summary>Backward-data for small feature maps: <paramref name="group"/> images side by side in one GEMM,
+    /// col [C·R·S, images·P·Q] = wᵀ · [gy_b0 … ] (the weights packed once per group, panels wide enough for the microkernel),
+    /// then each image's columns folded into its gx.</summary>
+    private static void BackwardDataGrouped<T>(in Conv2dGeometry g, T[] gy, int gyOff, Span<T> weights, T[] gx, int gxOff, int group)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, pq = g.ColCols;
+        var gradients = BufferPool.Rent<T>(g.K * group * pq, clear: false);
+        var col = BufferPool.Rent<T>(g.ColRows * group * pq, clear: false);
+        try
+        {
+            for (int b0 = 0; b0 < g.B; b0 += group)
+            {
+                int images = Math.Min(group, g.B - b0), n = images * pq;
+                Conv2dImplicit.GatherImages(gy, gyOff, outPlane, b0, images, g.K, pq, gradients);
+                GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.ColRows, n, g.K, weights, g.ColRows, gradients.AsSpan(0, g.K * n), n,
+                    T.Zero, col.AsSpan(0, g.ColRows * n), n);
+                for (int i = 0; i < images; i++)
+                    Im2Col.Fold(col, gx, gxOff + (b0 + i) * inPlane, g.C, g.H, g.W, g.R, g.S, g.Q, 0, g.P, g.Stride, g.Padding, g.Dilation,
+                        clear: true, colOffset: i * pq, colStride: n);
+            }
+        }
+        finally
+        {
+            BufferPool.Return(col);
+            BufferPool.Return(gradients);
         }
     }
 
@@ -159,13 +190,7 @@ internal static class Conv2dKernels
         }
         if (typeof(T) == typeof(float))
         {
-            // gw [K, C·R·S] (+)= gy_b [K, P·Q] · col(x_b)ᵀ [P·Q, C·R·S], the transposed column matrix packed straight from x_b.
-            var view = ImageView(g);
-            var gwf = MemoryMarshal.Cast<T, float>(dst);
-            for (int b = 0; b < g.B; b++)
-                Gemm.SgemmIm2Col(Transpose.No, g.K, MemoryMarshal.Cast<T, float>(gy.AsSpan(gyOff + b * outPlane, outPlane)), pq,
-                    MemoryMarshal.Cast<T, float>(x.AsSpan(xOff + b * inPlane, inPlane)), view, colTransposed: true, b == 0 ? 0f : 1f,
-                    gwf, g.ColRows);
+            Conv2dImplicit.BackwardWeight(g, Unsafe.As<float[]>(x), xOff, Unsafe.As<float[]>(gy), gyOff, MemoryMarshal.Cast<T, float>(dst));
             return;
         }
         int band = BandRows(g);
@@ -189,12 +214,6 @@ internal static class Conv2dKernels
             BufferPool.Return(col);
         }
     }
-
-    /// <summary>The geometry of one image's im2col matrix for the implicit GEMM (the image pointer is set when pinned).</summary>
-    private static Im2ColView ImageView(in Conv2dGeometry g) => new()
-    {
-        C = g.C, H = g.H, W = g.W, R = g.R, S = g.S, P = g.P, Q = g.Q, Stride = g.Stride, Padding = g.Padding, Dilation = g.Dilation,
-    };
 
     /// <summary>The centre tap w[:, :, R/2, S/2] as a pooled [K, C] matrix (see <see cref="Conv2dGeometry.IsCentreTapOnly"/>).</summary>
     private static T[] GatherCentreTap<T>(in Conv2dGeometry g, T[] w, int wOff) where T : unmanaged

@@ -131,7 +131,7 @@ public class Im2ColPackingTests
         var s = new Shape(2, 5, 5, 3, 3, 1, 1, 1, 2);
         var ex = Assert.Throws<ArgumentException>(() => Gemm.SgemmIm2Col(Transpose.No, 2, new float[2 * 18], 18, new float[49], View(s),
             colTransposed: false, 0f, new float[2 * 25], 25));
-        Assert.That(ex!.Message, Does.Contain("implicit im2col").And.Contain("[2,5,5]"));
+        Assert.That(ex!.Message, Does.Contain("implicit im2col").And.Contain("[2,5,5]").And.Contain("need 50"));
     }
 
     private static int Seed(Shape s) => ((s.C * 31 + s.H) * 31 + s.W) * 31 + s.R * 7 + s.Stride * 3 + s.Dilation;
@@ -139,6 +139,7 @@ public class Im2ColPackingTests
     private static Im2ColView View(Shape s) => new()
     {
         C = s.C, H = s.H, W = s.W, R = s.R, S = s.S, P = s.P, Q = s.Q, Stride = s.Stride, Padding = s.Padding, Dilation = s.Dilation,
+        Images = 1, ImageStride = s.C * s.H * s.W,
     };
 
     /// <summary>The im2col matrix by its definition: row (c,r,s), column (p,q) = x[c, p·stride − pad + r·dil, q·stride − pad + s·dil].</summary>

@@ -178,6 +178,36 @@ public class ConvTests
         }
     }
 
+    [TestCase(2, DType.Float32)]
+    [TestCase(3, DType.Float32)]
+    [TestCase(2, DType.Float64)]
+    public void ImagesGroupedIntoOneGemmMatchFloat64Loops(int imagesPerGemm, DType dtype)
+    {
+        // Five images in groups of two or three (the last group shorter): small maps share one GEMM in every pass.
+        var rng = new Random(19);
+        var c = new Config(5, 3, 9, 7, 4, 3, 3, 2, 2, 2, true);
+        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
+        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
+        var b = Numeric.RandomDouble(rng, c.K);
+        var expected = Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
+        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
+        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out var gwRef);
+        int previousColumns = Conv2dKernels.MinBandColumns;
+        Conv2dKernels.MinBandColumns = imagesPerGemm * p * q;
+        try
+        {
+            double tol = dtype == DType.Float64 ? 1e-12 : 1e-5;
+            Tensor xs = x.To(dtype), ws = w.To(dtype), bs = b.To(dtype), gys = gy.To(dtype);
+            Numeric.AssertClose(expected, F.Conv2d(xs, ws, bs, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), tol, tol, "grouped forward");
+            Numeric.AssertClose(gxRef, F.Conv2dInputGrad(gys, ws, c.H, c.W, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), tol, tol, "grouped input grad");
+            Numeric.AssertClose(gwRef, F.Conv2dWeightGrad(xs, gys, c.R, c.S, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), tol * 10, tol, "grouped weight grad");
+        }
+        finally
+        {
+            Conv2dKernels.MinBandColumns = previousColumns;
+        }
+    }
+
     [Test]
     public void NonContiguousInputGivesTheSameResult()
     {
