@@ -159,6 +159,11 @@ internal static unsafe class GemmDriver
         // Equal k blocks (e.g. 2×150 rather than 192+108) keep the last block from being a short, inefficient one.
         int kBlocks = (g.K + blocking.KC - 1) / blocking.KC;
         int kcStep = (g.K + kBlocks - 1) / kBlocks;
+        if (sharedB == null && m1 - m0 <= blocking.MC)
+        {
+            RunRectPanelWise<TK>(g, blocking, m0, m1, n0, n1, kBlocks, kcStep);
+            return;
+        }
         int mcMax = Math.Min(blocking.MC, (m1 - m0 + mr - 1) / mr * mr);
         int ncMax = Math.Min(blocking.NC, (n1 - n0 + nr - 1) / nr * nr);
         float* bufA = GemmScratch.A(mcMax * kcStep + GemmPacking.PackSlack);
@@ -198,6 +203,50 @@ internal static unsafe class GemmDriver
                             if (rows == mr && cols == nr) TK.Run(kc, pa, pb, c, ldc, g.Alpha, beta);
                             else EdgeTile<TK>(kc, pa, pb, c, ldc, rows, cols, g.Alpha, beta, tile);
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The loop nest when the rows of C fit one MC block (conv layers: M = output channels ≤ MC): each kc×NR micro-panel of
+    /// B is packed just before the MR tiles that use it, into a buffer that stays in L1, instead of packing a whole kc×NC
+    /// block first (megabytes at full resolution, read back from L3). Nothing else re-uses a packed B panel when there is
+    /// one row block, so the packed bytes and every tile's arithmetic are those of <see cref="RunRect{TK}"/>. The column
+    /// block is sized so that C's rows of it stay in L2 across the k blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunRectPanelWise<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, int kBlocks, int kcStep)
+        where TK : struct, IMicrokernel
+    {
+        int mr = TK.MR, nr = TK.NR;
+        int mc = m1 - m0;
+        float* bufA = GemmScratch.A((mc + mr - 1) / mr * mr * kcStep + GemmPacking.PackSlack);
+        float* bufB = GemmScratch.B(nr * kcStep);
+        float* tile = GemmScratch.Tile(mr * nr);
+        int ncL2 = Math.Clamp(CacheSizes.L2 / 2 / (Math.Max(mc, mr) * sizeof(float)) / nr * nr, nr, Math.Max(nr, blocking.NC));
+        nint ldc = g.Ldc;
+        for (int jc = n0; jc < n1; jc += ncL2)
+        {
+            int nc = Math.Min(ncL2, n1 - jc);
+            for (int kb = 0; kb < kBlocks; kb++)
+            {
+                int p0 = kb * kcStep;
+                int kc = Math.Min(kcStep, g.K - p0);
+                float beta = kb == 0 ? g.Beta : 1f;
+                GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, m0, mc, p0, kc, bufA);
+                for (int jr = 0; jr < nc; jr += nr)
+                {
+                    int cols = Math.Min(nr, nc - jr);
+                    PackB<TK>(g, p0, kc, jc + jr, cols, bufB);
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* pa = bufA + (nint)ir * kc;
+                        float* c = g.C + (m0 + ir) * ldc + jc + jr;
+                        if (rows == mr && cols == nr) TK.Run(kc, pa, bufB, c, ldc, g.Alpha, beta);
+                        else EdgeTile<TK>(kc, pa, bufB, c, ldc, rows, cols, g.Alpha, beta, tile);
                     }
                 }
             }

@@ -64,6 +64,11 @@ internal static unsafe class Im2ColPacking
             int runCount = SplitIntoRuns(j0 + jr, cols, v, runs);
             float* d = dst + (nint)jr * kc;
             int crs = p0, c = crs / taps, r = crs % taps / v.S, s = crs % v.S;
+            if (runCount == 1 && cols == nr && v.Stride == 1)
+            {
+                PackColOneRun<TK>(v, runs[0], runs[1], runs[3], kc, c, r, s, bounds, d);
+                continue;
+            }
             for (int kk = 0; kk < kc; kk++)
             {
                 float* dk = d + (nint)kk * nr;
@@ -83,6 +88,43 @@ internal static unsafe class Im2ColPacking
                 if (++s == v.S) { s = 0; if (++r == v.R) { r = 0; c++; } }
             }
         }
+    }
+
+    /// <summary>
+    /// The common micro-panel of a stride-1 convolution: all NR columns in one output row (oh, q..q+NR) of one image, so
+    /// each k row is one contiguous stretch of an input row, copied whole unless it touches the padding. Starts at tap
+    /// (c, r, s). Per k row this is a bounds test and NR floats copied, which matters because at full resolution a packed
+    /// panel is used by only M/MR microkernel calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackColOneRun<TK>(in Im2ColView v, int oh, int q, int image, int kc, int c, int r, int s, Span<int> bounds, float* d)
+        where TK : struct, IMicrokernel
+    {
+        int nr = TK.NR, plane = v.H * v.W;
+        float* xc = v.X + (nint)image * v.ImageStride + (nint)c * plane;
+        for (int kk = 0; kk < kc; kk++)
+        {
+            float* dk = d + (nint)kk * nr;
+            int h = oh + r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
+            if ((uint)h >= (uint)v.H) Zero(dk, nr);
+            else
+            {
+                float* row = xc + (nint)h * v.W + dw;
+                int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
+                if (q >= qLo && q + nr <= qHi) CopyPanelRow(row + q, dk, nr);
+                else GatherRun(row, 1, q, nr, qLo, qHi, dk);
+            }
+            if (++s == v.S) { s = 0; if (++r == v.R) { r = 0; xc += plane; } }
+        }
+    }
+
+    /// <summary>Copies one k row of a micro-panel (NR floats): whole 512-bit vectors where the CPU has them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPanelRow(float* src, float* dst, int nr)
+    {
+        if (Vector512.IsHardwareAccelerated && nr % 16 == 0)
+            for (int i = 0; i < nr; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+        else Copy(src, dst, nr);
     }
 
     /// <summary>Packs colᵀ[p0..p0+kc, j0..j0+nc] (op(B) = colᵀ [P·Q, C·R·S]: convolution backward-weight) into
