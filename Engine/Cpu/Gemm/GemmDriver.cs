@@ -190,7 +190,7 @@ internal static unsafe class GemmDriver
                 for (int ic = m0; ic < m1; ic += blocking.MC)
                 {
                     int mc = Math.Min(blocking.MC, m1 - ic);
-                    GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, ic, mc, p0, kc, bufA);
+                    PackA<TK>(g, ic, mc, p0, kc, bufA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int cols = Math.Min(nr, nc - jr);
@@ -235,7 +235,7 @@ internal static unsafe class GemmDriver
                 int p0 = kb * kcStep;
                 int kc = Math.Min(kcStep, g.K - p0);
                 float beta = kb == 0 ? g.Beta : 1f;
-                GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, m0, mc, p0, kc, bufA);
+                PackA<TK>(g, m0, mc, p0, kc, bufA);
                 for (int jr = 0; jr < nc; jr += nr)
                 {
                     int cols = Math.Min(nr, nc - jr);
@@ -251,6 +251,15 @@ internal static unsafe class GemmDriver
                 }
             }
         }
+    }
+
+    /// <summary>Packs op(A)[i0..i0+mc, p0..p0+kc] from a stored matrix or from convolution weights read flipped and
+    /// transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackA<TK>(in GemmProblem g, int i0, int mc, int p0, int kc, float* dst) where TK : struct, IMicrokernel
+    {
+        if (g.ASource == AOperand.FlippedWeights) Im2ColPacking.PackFlippedWeights<TK>(g.A, g.FlippedWeights, i0, mc, p0, kc, dst);
+        else GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, i0, mc, p0, kc, dst);
     }
 
     /// <summary>Packs op(B)[p0..p0+kc, j0..j0+nc] from wherever B lives: a stored matrix or an image read as its im2col
@@ -339,9 +348,30 @@ internal unsafe struct GemmProblem
     public float* A, B, C;
     public nint Lda, Ldb, Ldc;
 
+    /// <summary>Where op(A) comes from; for <see cref="AOperand.FlippedWeights"/>, A points at w [K,C,R,S] and
+    /// <see cref="FlippedWeights"/> holds its sizes.</summary>
+    public AOperand ASource;
+    public FlippedWeightsShape FlippedWeights;
+
     /// <summary>Where op(B) comes from; for the im2col forms <see cref="Im2Col"/> describes it and B, Ldb, TransB are unused.</summary>
     public BOperand BSource;
     public Im2ColView Im2Col;
+}
+
+/// <summary>The storage behind op(A).</summary>
+internal enum AOperand
+{
+    /// <summary>A stored matrix (A, Lda, TransA).</summary>
+    Matrix,
+    /// <summary>Convolution weights w [K,C,R,S] read as the [C, K·R·S] matrix w'[c, (k,t)] = w[k, c, R·S−1−t]: the
+    /// weights of the transposed convolution (stride-1 backward-data as a forward convolution).</summary>
+    FlippedWeights,
+}
+
+/// <summary>Sizes of convolution weights w [K,C,R,S] read as <see cref="AOperand.FlippedWeights"/> (Taps = R·S).</summary>
+internal struct FlippedWeightsShape
+{
+    public int K, C, Taps;
 }
 
 /// <summary>The storage behind op(B).</summary>

@@ -183,6 +183,32 @@ internal static unsafe class Im2ColPacking
         }
     }
 
+    /// <summary>
+    /// Packs rows [i0, i0+mc) and k range [p0, p0+kc) of the flipped, transposed weights w'[c, (k,t)] = w[k, c, T−1−t]
+    /// (w [K,C,R,S], T = R·S) into micro-panels of kc×MR, as <see cref="GemmPacking.PackA{TK}"/> lays them out. Rows past
+    /// mc pack as zeros. For one k, the MR rows are MR consecutive runs of T taps in w, read backwards.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackFlippedWeights<TK>(float* w, in FlippedWeightsShape shape, int i0, int mc, int p0, int kc, float* dst)
+        where TK : struct, IMicrokernel
+    {
+        int mr = TK.MR, taps = shape.Taps;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* d = dst + (nint)ir * kc;
+            int k = p0 / taps, t = p0 - k * taps;
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = w + ((nint)k * shape.C + i0 + ir) * taps + (taps - 1 - t);
+                float* dp = d + (nint)p * mr;
+                for (int i = 0; i < rows; i++) dp[i] = src[(nint)i * taps];
+                for (int i = rows; i < mr; i++) dp[i] = 0f;
+                if (++t == taps) { t = 0; k++; }
+            }
+        }
+    }
+
     /// <summary>For each kernel column s, the output columns [qLo, qHi) whose input column q·stride + s·dilation − padding
     /// lies inside [0, W) (empty when none does), stored as bounds[2s], bounds[2s+1].</summary>
     private static void ColumnBounds(in Im2ColView v, Span<int> bounds)

@@ -4,7 +4,7 @@ using Astmt.Engine.Memory;
 namespace Astmt.Engine.Ops;
 
 /// <summary>
-/// Float32 convolution forward and backward-weight as implicit GEMMs (<see cref="Gemm.SgemmIm2Col"/>): the im2col matrix is
+/// Float32 convolution forward, backward-weight and (stride 1) backward-data as implicit GEMMs (<see cref="Gemm.SgemmIm2Col"/>): the im2col matrix is
 /// packed panel by panel straight from the image, so it is never written out. Small feature maps (fewer than
 /// <see cref="Conv2dKernels.MinBandColumns"/> output positions) put several images side by side in one GEMM, so that the
 /// weights are packed once for the group and the panels are wide enough to keep the microkernel busy; the product then goes
@@ -75,6 +75,50 @@ internal static class Conv2dImplicit
         finally
         {
             BufferPool.Return(gradients);
+        }
+    }
+
+    /// <summary>Whether backward-data can run as a forward convolution of gy with the flipped, transposed weights: stride 1, a
+    /// square kernel (one padding for both axes) and padding at most dilation·(R−1).</summary>
+    public static bool BackwardDataIsForwardConv(in Conv2dGeometry g) =>
+        g.Stride == 1 && g.R == g.S && g.Padding <= g.Dilation * (g.R - 1);
+
+    /// <summary>
+    /// gx [B,C,H,W] = conv(gy, w') for stride 1 (see <see cref="BackwardDataIsForwardConv"/>): gx[c,h,w] sums
+    /// gy[k, h + pad − r·dil, w + pad − s·dil]·w[k,c,r,s], which is a convolution of gy with padding dil·(R−1) − pad and
+    /// the weights w'[c,k,r,s] = w[k,c,R−1−r,S−1−s]. No column matrix is written and nothing is folded.
+    /// </summary>
+    public static void BackwardData(in Conv2dGeometry g, float[] gy, int gyOff, ReadOnlySpan<float> weights, float[] gx, int gxOff)
+    {
+        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, hw = g.H * g.W;
+        var view = new Im2ColView
+        {
+            C = g.K, H = g.P, W = g.Q, R = g.R, S = g.S, P = g.H, Q = g.W, Stride = 1, Padding = g.Dilation * (g.R - 1) - g.Padding,
+            Dilation = g.Dilation, Images = 1, ImageStride = outPlane,
+        };
+        int group = ImagesPerGemm(g);
+        if (group == 1)
+        {
+            for (int b = 0; b < g.B; b++)
+                Gemm.SgemmIm2ColFlippedWeights(weights, g.K, g.C, gy.AsSpan(gyOff + b * outPlane, outPlane), view, 0f, gx.AsSpan(gxOff + b * inPlane, inPlane), hw);
+            return;
+        }
+        var product = BufferPool.Rent<float>(g.C * group * hw, clear: false);
+        try
+        {
+            for (int b0 = 0; b0 < g.B; b0 += group)
+            {
+                int images = Math.Min(group, g.B - b0), n = images * hw;
+                view.Images = images;
+                Gemm.SgemmIm2ColFlippedWeights(weights, g.K, g.C, gy.AsSpan(gyOff + b0 * outPlane, images * outPlane), view, 0f, product.AsSpan(0, g.C * n), n);
+                for (int i = 0; i < images; i++)
+                for (int c = 0; c < g.C; c++)
+                    product.AsSpan(c * n + i * hw, hw).CopyTo(gx.AsSpan(gxOff + (b0 + i) * inPlane + c * hw, hw));
+            }
+        }
+        finally
+        {
+            BufferPool.Return(product);
         }
     }
 

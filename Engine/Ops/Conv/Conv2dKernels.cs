@@ -9,9 +9,9 @@ namespace Astmt.Engine.Ops;
 
 /// <summary>
 /// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly.
-/// In float32 the forward and backward-weight passes of the others are implicit GEMMs (<see cref="Gemm.SgemmIm2Col"/>): the
-/// im2col matrix is packed panel by panel straight from the image and never written out. Backward-data, and every float64
-/// pass, unfold (or fold) a band of output rows at a time through an im2col matrix [C·R·S, rows·Q] rented from
+/// In float32 the forward and backward-weight passes of the others, and backward-data at stride 1, are implicit GEMMs
+/// (<see cref="Conv2dImplicit"/>): the im2col matrix is packed panel by panel straight from the image and never written
+/// out. Strided backward-data, and every float64 pass, unfold (or fold) a band of output rows at a time through an im2col matrix [C·R·S, rows·Q] rented from
 /// <see cref="BufferPool"/> once per call, so the buffer stays bounded at full resolution. GEMMs run on the calling thread through <see cref="Gemm"/>,
 /// which splits its own work over the cores; the unfold and fold loops split over channels. Every array is dense NCHW (or
 /// KCRS) starting at the given offset.
@@ -103,6 +103,11 @@ internal static class Conv2dKernels
                 GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.C, pq, g.K, centre != null ? centre.AsSpan(0, g.K * g.C) : weights, g.C, gy.AsSpan(gyOff + b * outPlane, outPlane), pq,
                     T.Zero, gx.AsSpan(gxOff + b * inPlane, inPlane), pq);
             if (centre != null) BufferPool.Return(centre);
+            return;
+        }
+        if (typeof(T) == typeof(float) && Conv2dImplicit.BackwardDataIsForwardConv(g))
+        {
+            Conv2dImplicit.BackwardData(g, Unsafe.As<float[]>(gy), gyOff, MemoryMarshal.Cast<T, float>(weights), Unsafe.As<float[]>(gx), gxOff);
             return;
         }
         int group = Conv2dImplicit.ImagesPerGemm(g);

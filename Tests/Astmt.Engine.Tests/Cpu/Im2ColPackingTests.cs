@@ -99,6 +99,57 @@ public class Im2ColPackingTests
         AssertProduct(s.M, rows, cols, (i, p) => gy[i * cols + p], (p, j) => col[j * cols + p], gw, beta: 1, y0: gw0, $"backward-weight {s}");
     }
 
+    private static IEnumerable<TestCaseData> TransposedCases()
+    {
+        // (Cin, H, W, K, R, padding, dilation): same padding, no padding, dilation, a 7x7, maps narrower than a panel.
+        int[][] shapes = [[3, 7, 9, 5, 3, 1, 1], [2, 6, 11, 9, 3, 0, 1], [4, 13, 12, 3, 3, 2, 2], [2, 9, 10, 3, 7, 3, 1], [17, 3, 5, 4, 3, 1, 1], [3, 20, 19, 2, 3, 6, 6]];
+        foreach (var kernel in Gemm.SupportedKernels())
+            foreach (var shape in shapes)
+                foreach (bool small in new[] { false, true })
+                    yield return new TestCaseData(kernel, shape, small).SetArgDisplayNames(kernel.ToString(), string.Join("x", shape), small ? "small blocks" : "default blocks");
+    }
+
+    [TestCaseSource(nameof(TransposedCases))]
+    public void FlippedWeightsFormIsTheStrideOneTransposedConvolution(GemmKernel kernel, int[] shape, bool smallBlocks)
+    {
+        // gx[c,h,w] = Σ gy[k, h + pad − r·dil, w + pad − s·dil] · w[k,c,r,s] over two images stored with a gap between them.
+        Gemm.Kernel = kernel;
+        if (smallBlocks) GemmBlocking.Forced = new GemmBlocking(KC: 5, MC: 16, NC: 40);
+        int cin = shape[0], h = shape[1], w = shape[2], k = shape[3], r = shape[4], pad = shape[5], dil = shape[6], images = 2;
+        int p = h + 2 * pad - dil * (r - 1), q = w + 2 * pad - dil * (r - 1), gap = 3;
+        var rng = new Random(cin * 1000 + h * 10 + r);
+        var weights = RandomFloats(rng, k * cin * r * r);
+        var gy = RandomFloats(rng, images * (k * p * q + gap));
+        var view = new Im2ColView
+        {
+            C = k, H = p, W = q, R = r, S = r, P = h, Q = w, Stride = 1, Padding = dil * (r - 1) - pad, Dilation = dil,
+            Images = images, ImageStride = k * p * q + gap,
+        };
+        int n = images * h * w;
+        var gx = Filled(cin * n, float.NaN);
+
+        Gemm.SgemmIm2ColFlippedWeights(weights, k, cin, gy, view, 0f, gx, n);
+
+        for (int c = 0; c < cin; c++)
+            for (int j = 0; j < n; j++)
+            {
+                int image = j / (h * w), hh = j % (h * w) / w, ww = j % w;
+                double sum = 0, abs = 0;
+                for (int kk = 0; kk < k; kk++)
+                    for (int rr = 0; rr < r; rr++)
+                        for (int ss = 0; ss < r; ss++)
+                        {
+                            int ph = hh + pad - rr * dil, qw = ww + pad - ss * dil;
+                            if (ph < 0 || ph >= p || qw < 0 || qw >= q) continue;
+                            double v = (double)gy[image * view.ImageStride + (kk * p + ph) * q + qw] * weights[((kk * cin + c) * r + rr) * r + ss];
+                            sum += v;
+                            abs += Math.Abs(v);
+                        }
+                double tol = 2 * (k * r * r + 2) * U * abs + 1e-30;
+                Assert.That(Math.Abs(gx[c * n + j] - sum), Is.LessThanOrEqualTo(tol), $"{Gemm.ActiveKernel} {string.Join("x", shape)}: gx[{c},{j}] = {gx[c * n + j]}, expected {sum}");
+            }
+    }
+
     [TestCaseSource(nameof(ThreadKernels))]
     public void ResultsAreBitIdenticalForAnyThreadCount(GemmKernel kernel)
     {
