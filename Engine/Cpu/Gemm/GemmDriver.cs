@@ -209,6 +209,9 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>Narrowest column block of <see cref="RunRectPanelWise{TK}"/>.</summary>
+    private const int MinPanelWiseColumns = 1024;
+
     /// <summary>
     /// The loop nest when the rows of C fit one MC block (conv layers: M = output channels ≤ MC): each kc×NR micro-panel of
     /// B is packed just before the MR tiles that use it, into a buffer that stays in L1, instead of packing a whole kc×NC
@@ -225,7 +228,9 @@ internal static unsafe class GemmDriver
         float* bufA = GemmScratch.A((mc + mr - 1) / mr * mr * kcStep + GemmPacking.PackSlack);
         float* bufB = GemmScratch.B(nr * kcStep);
         float* tile = GemmScratch.Tile(mr * nr);
-        int ncL2 = Math.Clamp(CacheSizes.L2 / 2 / (Math.Max(mc, mr) * sizeof(float)) / nr * nr, nr, Math.Max(nr, blocking.NC));
+        // A is packed again for every column block, so blocks are at least MinPanelWiseColumns wide even when C's rows of
+        // them then overflow L2 (for M = 512 the L2 size alone would re-pack all of A every 256 columns).
+        int ncL2 = Math.Clamp(Math.Max(CacheSizes.L2 / 2 / (Math.Max(mc, mr) * sizeof(float)), MinPanelWiseColumns) / nr * nr, nr, Math.Max(nr, blocking.NC));
         nint ldc = g.Ldc;
         for (int jc = n0; jc < n1; jc += ncL2)
         {

@@ -197,14 +197,27 @@ internal static unsafe class Im2ColPacking
         {
             int rows = Math.Min(mr, mc - ir);
             float* d = dst + (nint)ir * kc;
-            int k = p0 / taps, t = p0 - k * taps;
-            for (int p = 0; p < kc; p++)
+            // One output channel k at a time: each of the MR rows is a contiguous run of taps in w, read backwards.
+            for (int p = 0; p < kc;)
             {
-                float* src = w + ((nint)k * shape.C + i0 + ir) * taps + (taps - 1 - t);
+                int k = (p0 + p) / taps, t = (p0 + p) - k * taps, run = Math.Min(taps - t, kc - p);
                 float* dp = d + (nint)p * mr;
-                for (int i = 0; i < rows; i++) dp[i] = src[(nint)i * taps];
-                for (int i = rows; i < mr; i++) dp[i] = 0f;
-                if (++t == taps) { t = 0; k++; }
+                int u8 = 0;
+                if (mr == 8 && rows == 8 && Transpose8x8.IsSupported)
+                {
+                    // Eight taps of the eight rows at a time, transposed in registers and stored with a negative stride,
+                    // which reverses the taps: the tap at offset j of the loaded eight lands at position u8 + 7 − j.
+                    for (; u8 + 8 <= run; u8 += 8)
+                        Transpose8x8.Run(w + ((nint)k * shape.C + i0 + ir) * taps + (taps - 1 - t - u8 - 7), taps, dp + (nint)(u8 + 7) * mr, -mr);
+                }
+                for (int i = 0; i < rows; i++)
+                {
+                    float* src = w + ((nint)k * shape.C + i0 + ir + i) * taps + (taps - 1 - t);
+                    for (int u = u8; u < run; u++) dp[(nint)u * mr + i] = src[-u];
+                }
+                for (int i = rows; i < mr; i++)
+                    for (int u = 0; u < run; u++) dp[(nint)u * mr + i] = 0f;
+                p += run;
             }
         }
     }

@@ -208,6 +208,34 @@ public class ConvTests
         }
     }
 
+    [TestCase(1, 1, 512)]
+    [TestCase(1, 1, 1)]
+    [TestCase(2, 2, 512)]
+    [TestCase(0, 1, 512)]
+    public void StrideOneBackwardDataWithManyChannelsMatchesFloat64Loops(int padding, int dilation, int minBandColumns)
+    {
+        // 17 input channels: float32 backward-data runs as a forward convolution with flipped weights (images grouped into
+        // one GEMM with the default 512 columns, one image per GEMM with 1).
+        var rng = new Random(20);
+        var c = new Config(3, 17, 9, 11, 5, 3, 3, 1, padding, dilation, false);
+        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
+        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
+        Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), null, out int p, out int q);
+        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
+        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out _);
+        int previousColumns = Conv2dKernels.MinBandColumns;
+        Conv2dKernels.MinBandColumns = minBandColumns;
+        try
+        {
+            var gx32 = F.Conv2dInputGrad(gy.To(DType.Float32), w.To(DType.Float32), c.H, c.W, c.Stride, c.Padding, c.Dilation);
+            Numeric.AssertClose(gxRef, gx32.ToDoubleArray(), 2e-6 * Math.Sqrt(c.K * c.R * c.S), 1e-5, "float32 input grad");
+        }
+        finally
+        {
+            Conv2dKernels.MinBandColumns = previousColumns;
+        }
+    }
+
     [Test]
     public void NonContiguousInputGivesTheSameResult()
     {
