@@ -48,9 +48,9 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
     public Tensor? NumBatchesTracked => GetBuffer("num_batches_tracked");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => Run(input, relu: false);
+    protected override Tensor ForwardCore(Tensor input) => Run(input, relu: false);
 
-    /// <summary>max(<see cref="Forward"/>(input), 0) as one fused op (<see cref="F.BatchNormRelu2d"/>): what <see cref="Sequential"/>
+    /// <summary>max(<see cref="ForwardCore"/>(input), 0) as one fused op (<see cref="F.BatchNormRelu2d"/>): what <see cref="Sequential"/>
     /// runs for a BatchNorm2d followed by a ReLU, saving the intermediate tensor and a pass forward and backward.</summary>
     public Tensor ForwardRelu(Tensor input) => Run(input, relu: true);
 

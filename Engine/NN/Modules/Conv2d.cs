@@ -54,7 +54,7 @@ public sealed class Conv2d : Module<Tensor, Tensor>
     public Tensor? Bias => GetParameter("bias");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
+    protected override Tensor ForwardCore(Tensor input)
     {
         var y = F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation);
         // B·K·P·Q outputs, each a dot product over C·R·S taps.

@@ -28,7 +28,7 @@ public sealed class Sequential : Module<Tensor, Tensor>, IReadOnlyList<Module<Te
     public int Count => _layers.Count;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
+    protected override Tensor ForwardCore(Tensor input)
     {
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
