@@ -1,4 +1,5 @@
 using System.Collections;
+using Astmt.Engine.Autograd;
 
 namespace Astmt.Engine.NN;
 
@@ -33,13 +34,18 @@ public sealed class Sequential : Module<Tensor, Tensor>, IReadOnlyList<Module<Te
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
+            Tensor y;
             // BatchNorm2d followed by ReLU runs as the fused BN+ReLU op (same result, one tensor and two passes fewer).
             if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
             {
-                x = bn.ForwardRelu(x);
+                y = bn.ForwardRelu(x);
                 i++;
             }
-            else x = _layers[i].Forward(x);
+            else y = _layers[i].Forward(x);
+            // A layer's input that an earlier layer made is dead once the layer returned (in a no-grad forward; with grad mode on
+            // it is a saved activation and this does nothing), so a chain holds two activations at a time, not all of them.
+            if (!ReferenceEquals(x, input) && !ReferenceEquals(x, y)) InferenceScope.ReleaseIntermediate(x);
+            x = y;
         }
         return x;
     }
