@@ -28,9 +28,7 @@ internal static class SegNetLayers
     {
         if (att.Count != 6 || att[0] is not Conv2d first || att[1] is not BatchNorm2d firstBn || att[3] is not Conv2d last || att[4] is not BatchNorm2d lastBn)
             throw new ArgumentException($"SegNetLayers.Gate: expected an attention mask net conv1+BN+ReLU → conv1+BN+Sigmoid, got {att.Count} layers.");
-        var conv = first.Forward(input);
-        var hidden = firstBn.ForwardRelu(conv);
-        InferenceScope.ReleaseIntermediate(conv);
+        var hidden = firstBn.ForwardAfterConv(first, input, relu: true);
         var gated = FusedLayers.AttentionGate(last, lastBn, hidden, shared);
         InferenceScope.ReleaseIntermediate(hidden);
         return gated;

@@ -35,8 +35,15 @@ public sealed class Sequential : Module<Tensor, Tensor>, IReadOnlyList<Module<Te
         for (int i = 0; i < _layers.Count; i++)
         {
             Tensor y;
-            // BatchNorm2d followed by ReLU runs as the fused BN+ReLU op (same result, one tensor and two passes fewer).
-            if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
+            // Conv2d followed by BatchNorm2d (and ReLU) runs fused in evaluation-mode inference (one pass over the output
+            // instead of three); BatchNorm2d followed by ReLU runs as the fused BN+ReLU op (one tensor and two passes fewer).
+            if (_layers[i] is Conv2d conv && i + 1 < _layers.Count && _layers[i + 1] is BatchNorm2d convBn)
+            {
+                bool relu = i + 2 < _layers.Count && _layers[i + 2] is ReLU;
+                y = convBn.ForwardAfterConv(conv, x, relu);
+                i += relu ? 2 : 1;
+            }
+            else if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
             {
                 y = bn.ForwardRelu(x);
                 i++;

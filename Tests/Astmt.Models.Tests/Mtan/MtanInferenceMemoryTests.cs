@@ -9,8 +9,8 @@ namespace Astmt.Models.Tests.Mtan;
 
 /// <summary>
 /// Eval-mode inference of the MTAN family through the inference scope: the no-grad forward frees its intermediates as it goes
-/// (the models release dead tensors early), so its predictions must equal the recorded forward's exactly (a tensor freed too early
-/// would be overwritten by a later op reusing its array), and a plain loop leaves only the predictions rented and never collects.
+/// (the models release dead tensors early), so its predictions must equal the recorded forward's (to rounding: the no-grad forward
+/// runs Conv+BN fused; a tensor freed too early would be overwritten by a later op reusing its array), and a plain loop leaves only the predictions rented and never collects.
 /// </summary>
 [NonParallelizable]
 public class MtanInferenceMemoryTests
@@ -34,7 +34,7 @@ public class MtanInferenceMemoryTests
             long predictionBytes = output.Predictions.Sum(p => (long)p.Numel * sizeof(float));
             Assert.That(BufferPool.RentedBytes - rented, Is.EqualTo(predictionBytes), "after the forward only its predictions are rented");
             for (int t = 0; t < expected.Length; t++)
-                Assert.That(output.Predictions[t].ToArray<float>(), Is.EqualTo(expected[t]), $"{name}: task {t}");
+                Assert.That(output.Predictions[t].ToArray<float>(), Is.EqualTo(expected[t]).Within(1e-4), $"{name}: task {t}");
             Dispose(output);
             Assert.That(BufferPool.RentedBytes, Is.EqualTo(rented));
             Assert.That(InferenceScope.OwnedCount, Is.Zero);
