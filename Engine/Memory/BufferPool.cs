@@ -43,15 +43,16 @@ public static class BufferPool
     public static long CollectThresholdBytes { get; set; } = 512L << 20;
 
     /// <summary>
-    /// Bytes of tensors created outside a graph (no-grad evaluation, inference) after which the next such tensor first runs a
-    /// GC. Those tensors have no owner that frees them at a known point: they return through the finalizer, so without this an
-    /// eval-mode forward pass would hold every intermediate until the GC happened to run (several GB at 288×384).
+    /// Bytes of host tensors that neither a step arena nor an inference scope owns (no-grad ops outside a module forward,
+    /// factory tensors) after which the next such tensor first runs a GC. Those tensors have no owner that frees them at a known
+    /// point: they return through the finalizer, so without this a no-grad loop written outside any module would hold every
+    /// intermediate until the GC happened to run. Inside a module forward the inference scope frees them; this is the safety net.
     /// </summary>
     public static long UnownedCollectThresholdBytes { get; set; } = 256L << 20;
 
     private static long _unownedSinceCollect;
 
-    /// <summary>Called before a host tensor that no step arena owns rents <paramref name="bytes"/>: collects when the
+    /// <summary>Called before a host tensor that no step arena or inference scope owns rents <paramref name="bytes"/>: collects when the
     /// unowned bytes since the last collection pass <see cref="UnownedCollectThresholdBytes"/>.</summary>
     internal static void BeforeUnownedRent(long bytes)
     {
