@@ -69,6 +69,29 @@ public class GradientReversalOnDeviceTests(EmulatorSchedule schedule)
     }
 
     [Test]
+    public void TheFusedBackwardLaunchesOneKernelWhereTheUnfusedOneLaunchesTwo()
+    {
+        // Unfused, the reversal is an affine_f32 launch (−λ·g) and its accumulation a binary_broadcast_f32 launch (acc + that);
+        // fused, both are one grad_reverse_accumulate. Every other launch of the step is the same on both paths.
+        Dictionary<string, long> Launches(bool fused)
+        {
+            using var profiler = new DeviceStepProfiler(CudaBackend.Initialize(EmuDevice).Context, perKernel: true);
+            profiler.TimeStep(() => Branching(EmuDevice, fused, 1000, seed: 24));
+            return profiler.Kernels.ToDictionary(k => k.Name, k => k.Launches);
+        }
+
+        var fused = Launches(fused: true);
+        var unfused = Launches(fused: false);
+        long Count(Dictionary<string, long> launches, string kernel) => launches.GetValueOrDefault(kernel);
+        Assert.That(Count(fused, "grad_reverse_accumulate"), Is.EqualTo(1));
+        Assert.That(Count(unfused, "grad_reverse_accumulate"), Is.Zero);
+        Assert.That(Count(unfused, "affine_f32") - Count(fused, "affine_f32"), Is.EqualTo(1), "the negation pass is gone");
+        Assert.That(Count(unfused, "binary_broadcast_f32") - Count(fused, "binary_broadcast_f32"), Is.EqualTo(1), "the separate accumulation is gone");
+        foreach (var kernel in fused.Keys.Union(unfused.Keys).Except(["grad_reverse_accumulate", "affine_f32", "binary_broadcast_f32"]))
+            Assert.That(Count(fused, kernel), Is.EqualTo(Count(unfused, kernel)), kernel);
+    }
+
+    [Test]
     public void ScalingTheIncomingGradientInPlaceAndWritingALeafGradient()
     {
         var rng = new Random(22);
