@@ -7,10 +7,16 @@
 // real atomics and shared memory is per OS thread (see emu_shim.h).
 // Switching: makecontext/swapcontext start a fiber on its own stack; every later switch is _setjmp/_longjmp, which, unlike
 // swapcontext, makes no signal-mask system call (a launch switches hundreds of thousands of times).
+// Per-launch cost: fibers are persistent. A fiber that finishes its thread parks at the top of a loop and the next block (or
+// launch) resumes it there, so makecontext/getcontext/swapcontext (two system calls each) run once per fiber per OS thread,
+// not once per CUDA thread of every block; and the OS threads are a persistent pool (the launching thread is one of them),
+// so a launch creates no thread and allocates no stack. Before, a 64-block conv launch paid ~32k system calls and 16 MB of
+// fresh stacks per worker.
 // longjmp between fiber stacks is what we want; the fortified variant would reject it as an "uninitialized stack frame".
 #undef _FORTIFY_SOURCE
 #include "emu_shim.h"
 #include <algorithm>
+#include <condition_variable>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -32,7 +38,9 @@ struct Fiber
     int linear = 0;
     State state = State::Ready;
     unsigned warpMask = 0;
-    bool started = false;
+    /// True once the fiber has a context of its own: parked at the top of fiber_main's loop between threads (or, after a
+    /// failed launch, abandoned mid-kernel, which is why a failure resets it).
+    bool entered = false;
     jmp_buf jump;
     ucontext_t ctx;
     char* stack = nullptr;
@@ -74,13 +82,15 @@ struct Launch
     unsigned long long seed;
 };
 
-/// Per OS thread: the fibers of the block it runs, their stacks (reused across blocks and launches), warp exchange slots.
+/// Per OS thread, for the life of the thread: the fibers of the block it runs and their stacks (reused across blocks and
+/// launches), the warp exchange slots, the block's dynamic shared memory and its schedule order.
 struct Worker
 {
     std::vector<Fiber> fibers;
     std::vector<char*> stacks;
     std::vector<uint64_t> slots;
     std::vector<unsigned char> shared;
+    std::vector<int> order;
     ucontext_t scheduler;
     jmp_buf schedulerJump;
     const Launch* launch = nullptr;
@@ -91,12 +101,23 @@ struct Worker
 
 thread_local Worker* tls_worker = nullptr;
 
+/// This OS thread's worker (created on first use, destroyed with the thread).
+Worker& this_worker()
+{
+    thread_local Worker w;
+    return w;
+}
+
+/// A fiber's whole life: run one CUDA thread of the current launch, mark it done, park; the next block resumes it here.
 void fiber_main()
 {
-    Worker* w = tls_worker;
-    w->launch->trampoline(w->launch->fn, w->launch->args);
-    tls_fiber->state = State::Done;
-    _longjmp(w->schedulerJump, 1);
+    for (;;)
+    {
+        Worker* w = tls_worker;
+        w->launch->trampoline(w->launch->fn, w->launch->args);
+        tls_fiber->state = State::Done;
+        if (_setjmp(tls_fiber->jump) == 0) _longjmp(w->schedulerJump, 1);
+    }
 }
 
 void yield_to_scheduler()
@@ -110,9 +131,9 @@ void resume(Worker& w, Fiber& f)
     tls_fiber = &f;
     if (_setjmp(w.schedulerJump) == 0)
     {
-        if (!f.started)
+        if (!f.entered)
         {
-            f.started = true;
+            f.entered = true;
             swapcontext(&w.scheduler, &f.ctx);
         }
         else _longjmp(f.jump, 1);
@@ -174,7 +195,7 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
         f.tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
         f.state = State::Ready;
         f.warpMask = 0;
-        f.started = false;
+        if (f.entered) continue; // parked at the top of fiber_main: resuming it starts the new thread
         f.stack = w.stacks[i];
         getcontext(&f.ctx);
         f.ctx.uc_stack.ss_sp = f.stack;
@@ -182,9 +203,11 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
         f.ctx.uc_link = nullptr;
         makecontext(&f.ctx, fiber_main, 0);
     }
-    std::vector<int> order(n);
+    auto& order = w.order;
+    order.resize(n);
     for (int i = 0; i < n; i++) order[i] = L.schedule == Schedule::Reverse ? n - 1 - i : i;
-    std::mt19937_64 rng(L.seed * 0x9E3779B97F4A7C15ull + blockLinear);
+    std::mt19937_64 rng;
+    if (L.schedule == Schedule::Random) rng.seed(L.seed * 0x9E3779B97F4A7C15ull + blockLinear);
     for (;;)
     {
         if (L.schedule == Schedule::Random) std::shuffle(order.begin(), order.end(), rng);
@@ -205,6 +228,8 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
             std::snprintf(buf, sizeof buf, "deadlock in block (%u,%u,%u): live threads wait at barriers that can never complete "
                 "(a __syncthreads or warp collective inside divergent code?)", bidx.x, bidx.y, bidx.z);
             w.error = buf;
+            // The waiting fibers are stuck mid-kernel: give every fiber a fresh context before this worker runs another block.
+            for (auto& fiber : w.fibers) fiber.entered = false;
             return false;
         }
     }
@@ -212,7 +237,7 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
 
 void run_blocks(const Launch& L, std::atomic<unsigned long long>& next, unsigned long long total, std::string& error, std::mutex& errorMutex)
 {
-    Worker w;
+    Worker& w = this_worker();
     w.launch = &L;
     tls_worker = &w;
     tls_block_dim = L.block;
@@ -232,6 +257,79 @@ void run_blocks(const Launch& L, std::atomic<unsigned long long>& next, unsigned
         }
     }
     tls_worker = nullptr;
+}
+
+/// One launch as the pool sees it.
+struct Job
+{
+    const Launch* launch;
+    std::atomic<unsigned long long>* next;
+    unsigned long long total;
+    std::string* error;
+    std::mutex* errorMutex;
+};
+
+/// Persistent helper OS threads: a launch wakes as many as it needs, runs blocks on the calling thread too, and waits for the
+/// helpers to finish. Launches are serialised (one job at a time). Never destroyed: the helpers are detached and sleep on a
+/// condition variable, so process exit needs nothing from them.
+class Pool
+{
+public:
+    void run(const Job& job, int helpers)
+    {
+        while ((int)threads_ < helpers)
+        {
+            int index = threads_++;
+            std::thread([this, index] { serve(index); }).detach();
+        }
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            job_ = job;
+            helpers_ = helpers;
+            outstanding_ = helpers;
+            generation_++;
+        }
+        wake_.notify_all();
+        run_blocks(*job.launch, *job.next, job.total, *job.error, *job.errorMutex);
+        std::unique_lock<std::mutex> lock(mutex_);
+        finished_.wait(lock, [this] { return outstanding_ == 0; });
+    }
+
+private:
+    void serve(int index)
+    {
+        unsigned long long seen = 0;
+        for (;;)
+        {
+            Job job;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                wake_.wait(lock, [&] { return generation_ != seen; });
+                seen = generation_;
+                if (index >= helpers_) continue;
+                job = job_;
+            }
+            run_blocks(*job.launch, *job.next, job.total, *job.error, *job.errorMutex);
+            std::lock_guard<std::mutex> g(mutex_);
+            if (--outstanding_ == 0) finished_.notify_one();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_, finished_;
+    Job job_{};
+    int helpers_ = 0;
+    int outstanding_ = 0;
+    unsigned long long generation_ = 0;
+    int threads_ = 0; // only touched under g_launch_mutex
+};
+
+std::mutex g_launch_mutex;
+
+Pool& pool()
+{
+    static Pool* p = new Pool(); // deliberately leaked: see Pool
+    return *p;
 }
 
 void read_environment()
@@ -381,12 +479,10 @@ int astmt_emu_launch(void* handle, unsigned gx, unsigned gy, unsigned gz, unsign
     std::atomic<unsigned long long> next{ 0 };
     std::string error;
     std::mutex errorMutex;
-    if (workers <= 1) run_blocks(L, next, total, error, errorMutex);
-    else
     {
-        std::vector<std::thread> pool;
-        for (int i = 0; i < workers; i++) pool.emplace_back([&] { run_blocks(L, next, total, error, errorMutex); });
-        for (auto& t : pool) t.join();
+        std::lock_guard<std::mutex> g(g_launch_mutex);
+        if (workers <= 1) run_blocks(L, next, total, error, errorMutex);
+        else pool().run(Job{ &L, &next, total, &error, &errorMutex }, workers - 1);
     }
     if (!error.empty()) { tls_error = entry->name + ": " + error; return 3; }
     return 0;
