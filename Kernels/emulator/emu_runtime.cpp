@@ -5,8 +5,12 @@
 // thread of its scope has reached. Returned threads count as arrived. If nothing can run and no barrier can be released,
 // the launch fails with a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be
 // real atomics and shared memory is per OS thread (see emu_shim.h).
-// Switching: makecontext/swapcontext start a fiber on its own stack; every later switch is _setjmp/_longjmp, which, unlike
-// swapcontext, makes no signal-mask system call (a launch switches hundreds of thousands of times).
+// Switching: on x86-64 a fiber switch is astmt_emu_switch below: it saves the callee-saved registers, MXCSR and the x87
+// control word on the current stack and moves to the other stack; a fresh fiber's stack is laid out so that the first
+// switch "returns" into fiber_entry. glibc's _setjmp/_longjmp (the portable fallback, which unlike swapcontext makes no
+// signal-mask system call) cost about four times as much: pointer mangling, __sigjmp_save and __pthread_cleanup_upto on
+// every jump, and a block switches twice per thread per barrier. Elsewhere makecontext/swapcontext start a fiber and
+// _setjmp/_longjmp switch.
 // Per-launch cost: fibers are persistent. A fiber that finishes its thread parks at the top of a loop and the next block (or
 // launch) resumes it there, so makecontext/getcontext/swapcontext (two system calls each) run once per fiber per OS thread,
 // not once per CUDA thread of every block; and the OS threads are a persistent pool (the launching thread is one of them),
@@ -35,6 +39,7 @@ enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 struct Fiber
 {
     uint3 tid;
+    void* sp = nullptr; // x86-64: the saved stack pointer while the fiber is switched out
     int linear = 0;
     State state = State::Ready;
     unsigned warpMask = 0;
@@ -93,6 +98,7 @@ struct Worker
     std::vector<int> order;
     ucontext_t scheduler;
     jmp_buf schedulerJump;
+    void* schedulerSp = nullptr; // x86-64: the scheduler's saved stack pointer while a fiber runs
     const Launch* launch = nullptr;
     std::string error;
 
@@ -108,21 +114,104 @@ Worker& this_worker()
     return w;
 }
 
-/// A fiber's whole life: run one CUDA thread of the current launch, mark it done, park; the next block resumes it here.
-void fiber_main()
+#if defined(__x86_64__)
+
+} // namespace
+} // namespace astmt_emu
+
+// void astmt_emu_switch(void** saveSp, void* toSp): pushes rbp, rbx, r12–r15 and an 8-byte slot holding MXCSR and the x87
+// control word, stores rsp in *saveSp, loads toSp and undoes the same on the other stack (System V: everything else is
+// caller-saved, so this is a complete switch between two call sites of this function).
+asm(R"(
+    .text
+    .p2align 4
+    .globl astmt_emu_switch
+    .hidden astmt_emu_switch
+    .type astmt_emu_switch, @function
+astmt_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size astmt_emu_switch, .-astmt_emu_switch
+)");
+extern "C" void astmt_emu_switch(void** saveSp, void* toSp) __attribute__((visibility("hidden")));
+
+namespace astmt_emu {
+namespace {
+
+void fiber_loop();
+
+[[noreturn]] void fiber_entry()
 {
-    for (;;)
-    {
-        Worker* w = tls_worker;
-        w->launch->trampoline(w->launch->fn, w->launch->args);
-        tls_fiber->state = State::Done;
-        if (_setjmp(tls_fiber->jump) == 0) _longjmp(w->schedulerJump, 1);
-    }
+    fiber_loop();
+    __builtin_unreachable();
 }
 
-void yield_to_scheduler()
+/// The stack of a fiber that has not run yet, as astmt_emu_switch would have left it: the FP control slot, six zeroed
+/// callee-saved registers and fiber_entry as the return address, placed so that fiber_entry starts with rsp ≡ 8 (mod 16)
+/// as after a call.
+void* fresh_stack(char* stack)
 {
-    if (_setjmp(tls_fiber->jump) == 0) _longjmp(tls_worker->schedulerJump, 1);
+    auto top = (reinterpret_cast<uintptr_t>(stack) + StackBytes) & ~uintptr_t(15);
+    auto* slot = reinterpret_cast<uint64_t*>(top - 16);
+    slot[1] = 0;                                              // top − 8: padding
+    slot[0] = reinterpret_cast<uint64_t>(&fiber_entry);       // top − 16: return address
+    uint64_t* regs = slot - 6;                                // rbp, rbx, r12, r13, r14, r15 (popped from the lowest up)
+    for (int i = 0; i < 6; i++) regs[i] = 0;
+    uint32_t mxcsr;
+    uint16_t fpucw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(fpucw));
+    uint64_t control = mxcsr | (uint64_t)fpucw << 32;
+    regs[-1] = control;
+    return regs - 1;
+}
+
+void switch_to_scheduler(Fiber& f, Worker& w) { astmt_emu_switch(&f.sp, w.schedulerSp); }
+
+/// Runs fiber f until it yields or finishes.
+void resume(Worker& w, Fiber& f)
+{
+    tls_fiber = &f;
+    if (!f.entered)
+    {
+        f.entered = true;
+        f.sp = fresh_stack(f.stack);
+    }
+    astmt_emu_switch(&w.schedulerSp, f.sp);
+    tls_fiber = nullptr;
+}
+
+/// Prepares fiber f (which has no context yet) to start on its stack; the first resume does the rest.
+void prepare(Fiber&) {}
+
+#else
+
+void fiber_loop();
+
+void fiber_main() { fiber_loop(); }
+
+void switch_to_scheduler(Fiber& f, Worker& w)
+{
+    if (_setjmp(f.jump) == 0) _longjmp(w.schedulerJump, 1);
 }
 
 /// Runs fiber f until it yields or finishes.
@@ -140,6 +229,33 @@ void resume(Worker& w, Fiber& f)
     }
     tls_fiber = nullptr;
 }
+
+/// Gives fiber f (which has no context yet) a context that starts fiber_main on its stack.
+void prepare(Fiber& f)
+{
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = f.stack;
+    f.ctx.uc_stack.ss_size = StackBytes;
+    f.ctx.uc_link = nullptr;
+    makecontext(&f.ctx, fiber_main, 0);
+}
+
+#endif
+
+/// A fiber's whole life: run one CUDA thread of the current launch, mark it done, park; the next block resumes it here.
+void fiber_loop()
+{
+    for (;;)
+    {
+        Worker* w = tls_worker;
+        w->launch->trampoline(w->launch->fn, w->launch->args);
+        Fiber* f = tls_fiber;
+        f->state = State::Done;
+        switch_to_scheduler(*f, *w);
+    }
+}
+
+void yield_to_scheduler() { switch_to_scheduler(*tls_fiber, *tls_worker); }
 
 /// Releases every barrier whose scope has fully arrived; true if any fiber became ready.
 bool release_barriers(Worker& w, int n)
@@ -195,13 +311,9 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
         f.tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
         f.state = State::Ready;
         f.warpMask = 0;
-        if (f.entered) continue; // parked at the top of fiber_main: resuming it starts the new thread
+        if (f.entered) continue; // parked at the top of fiber_loop: resuming it starts the new thread
         f.stack = w.stacks[i];
-        getcontext(&f.ctx);
-        f.ctx.uc_stack.ss_sp = f.stack;
-        f.ctx.uc_stack.ss_size = StackBytes;
-        f.ctx.uc_link = nullptr;
-        makecontext(&f.ctx, fiber_main, 0);
+        prepare(f);
     }
     auto& order = w.order;
     order.resize(n);
@@ -269,15 +381,17 @@ struct Job
     std::mutex* errorMutex;
 };
 
-/// Persistent helper OS threads: a launch wakes as many as it needs, runs blocks on the calling thread too, and waits for the
-/// helpers to finish. Launches are serialised (one job at a time). Never destroyed: the helpers are detached and sleep on a
-/// condition variable, so process exit needs nothing from them.
+/// Persistent helper OS threads: a launch wakes as many as it needs and runs blocks on the calling thread too; the blocks go
+/// to whoever asks first. When the caller runs out of blocks it closes the job and waits only for the helpers that joined
+/// it, so a helper the OS has not scheduled yet (a loaded machine) costs the launch nothing: it skips the closed job.
+/// Launches are serialised (one job at a time). Never destroyed: the helpers are detached and sleep on a condition
+/// variable, so process exit needs nothing from them.
 class Pool
 {
 public:
     void run(const Job& job, int helpers)
     {
-        while ((int)threads_ < helpers)
+        while (threads_ < helpers)
         {
             int index = threads_++;
             std::thread([this, index] { serve(index); }).detach();
@@ -286,13 +400,16 @@ public:
             std::lock_guard<std::mutex> g(mutex_);
             job_ = job;
             helpers_ = helpers;
-            outstanding_ = helpers;
+            joined_ = 0;
+            left_ = 0;
+            open_ = true;
             generation_++;
         }
         wake_.notify_all();
         run_blocks(*job.launch, *job.next, job.total, *job.error, *job.errorMutex);
         std::unique_lock<std::mutex> lock(mutex_);
-        finished_.wait(lock, [this] { return outstanding_ == 0; });
+        open_ = false;
+        finished_.wait(lock, [this] { return left_ == joined_; });
     }
 
 private:
@@ -306,12 +423,13 @@ private:
                 std::unique_lock<std::mutex> lock(mutex_);
                 wake_.wait(lock, [&] { return generation_ != seen; });
                 seen = generation_;
-                if (index >= helpers_) continue;
+                if (!open_ || index >= helpers_) continue;
+                joined_++;
                 job = job_;
             }
             run_blocks(*job.launch, *job.next, job.total, *job.error, *job.errorMutex);
             std::lock_guard<std::mutex> g(mutex_);
-            if (--outstanding_ == 0) finished_.notify_one();
+            if (++left_ == joined_) finished_.notify_one();
         }
     }
 
@@ -319,7 +437,9 @@ private:
     std::condition_variable wake_, finished_;
     Job job_{};
     int helpers_ = 0;
-    int outstanding_ = 0;
+    int joined_ = 0;
+    int left_ = 0;
+    bool open_ = false;
     unsigned long long generation_ = 0;
     int threads_ = 0; // only touched under g_launch_mutex
 };
