@@ -1,21 +1,23 @@
 // The emulator's runtime: kernel registry, launch entry shaped like cuLaunchKernel, and the block scheduler.
 //
-// Each block runs on one OS thread; its CUDA threads are ucontext fibers. A fiber runs until it reaches a barrier
-// (__syncthreads, or a warp collective) or returns; when no fiber can run, the scheduler releases the barrier every live
-// thread of its scope has reached. Returned threads count as arrived. If nothing can run and no barrier can be released,
-// the launch fails with a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be
-// real atomics and shared memory is per OS thread (see emu_shim.h).
-// Switching: on x86-64 a fiber switch is astmt_emu_switch below: it saves the callee-saved registers, MXCSR and the x87
-// control word on the current stack and moves to the other stack; a fresh fiber's stack is laid out so that the first
-// switch "returns" into fiber_entry. glibc's _setjmp/_longjmp (the portable fallback, which unlike swapcontext makes no
-// signal-mask system call) cost about four times as much: pointer mangling, __sigjmp_save and __pthread_cleanup_upto on
-// every jump, and a block switches twice per thread per barrier. Elsewhere makecontext/swapcontext start a fiber and
-// _setjmp/_longjmp switch.
-// Per-launch cost: fibers are persistent. A fiber that finishes its thread parks at the top of a loop and the next block (or
-// launch) resumes it there, so makecontext/getcontext/swapcontext (two system calls each) run once per fiber per OS thread,
-// not once per CUDA thread of every block; and the OS threads are a persistent pool (the launching thread is one of them),
-// so a launch creates no thread and allocates no stack. Before, a 64-block conv launch paid ~32k system calls and 16 MB of
-// fresh stacks per worker.
+// Each block runs on one OS thread; its CUDA threads are fibers. A fiber runs until it reaches a barrier (__syncthreads, or
+// a warp collective) or returns; when no fiber can run, the scheduler releases the barrier every live thread of its scope
+// has reached. Returned threads count as arrived. If nothing can run and no barrier can be released, the launch fails with
+// a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be real atomics and shared
+// memory is per OS thread (see emu_shim.h).
+//
+// Cost (what a launch pays beyond the kernel's own work; the MTAN emulator step test went from ~50 s to ~15 s):
+// - Fibers are persistent. A fiber that finishes its CUDA thread parks at the top of fiber_loop and the next block (or
+//   launch) resumes it there, so a fiber context is made once per fiber per OS thread. Before, every CUDA thread of every
+//   block paid getcontext + makecontext + swapcontext (two signal-mask system calls): ~32k system calls per 64-block launch.
+// - The OS threads are a persistent pool (the launching thread is one of them) and each keeps its fibers' stacks, so a
+//   launch creates no thread and allocates no stack (before: a thread per core and 64 KiB per CUDA thread per launch).
+// - On x86-64 a switch is astmt_emu_switch: push the six callee-saved registers, swap stack pointers, pop. glibc's
+//   _setjmp/_longjmp (the portable fallback) cost several times more: pointer mangling, __sigjmp_save and
+//   __pthread_cleanup_upto on every jump, and a block switches twice per thread per barrier.
+// - A CUDA thread finds its state (threadIdx, blockIdx, its fiber) at the bottom of its own stack (FiberView in emu_shim.h),
+//   not through thread_local variables, which in a shared library cost a __tls_get_addr call per access.
+// - One pass over the block per scheduling round finds both the barriers to release and whether the block is done.
 // longjmp between fiber stacks is what we want; the fortified variant would reject it as an "uninitialized stack frame".
 #undef _FORTIFY_SOURCE
 #include "emu_shim.h"
@@ -24,9 +26,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,27 +38,21 @@ enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 
 struct Fiber
 {
-    uint3 tid;
-    void* sp = nullptr; // x86-64: the saved stack pointer while the fiber is switched out
     int linear = 0;
     State state = State::Ready;
     unsigned warpMask = 0;
-    /// True once the fiber has a context of its own: parked at the top of fiber_main's loop between threads (or, after a
-    /// failed launch, abandoned mid-kernel, which is why a failure resets it).
+    /// True once the fiber has a context of its own: parked at the top of fiber_loop between threads (or, after a failed
+    /// launch, abandoned mid-kernel, which is why a failure resets it).
     bool entered = false;
-    jmp_buf jump;
-    ucontext_t ctx;
+    void* sp = nullptr; // x86-64: the saved stack pointer while the fiber is switched out
+    jmp_buf jump;       // elsewhere: where the fiber continues
+    ucontext_t ctx;     // elsewhere: the context a fresh fiber starts from
     char* stack = nullptr;
 };
 
-thread_local Fiber* tls_fiber = nullptr;
-thread_local uint3 tls_block_idx;
-thread_local uint3 tls_block_dim;
-thread_local uint3 tls_grid_dim;
-
 namespace {
 
-constexpr size_t StackBytes = 64 * 1024;
+constexpr size_t StackBytes = FiberStackBytes;
 
 struct KernelEntry { std::string name; void* fn; Trampoline trampoline; };
 
@@ -87,15 +81,19 @@ struct Launch
     unsigned long long seed;
 };
 
+} // namespace
+
 /// Per OS thread, for the life of the thread: the fibers of the block it runs and their stacks (reused across blocks and
-/// launches), the warp exchange slots, the block's dynamic shared memory and its schedule order.
+/// launches), the warp exchange slots, the block's dynamic shared memory, what its kernels read about the block, and the
+/// schedule order.
 struct Worker
 {
     std::vector<Fiber> fibers;
-    std::vector<char*> stacks;
+    std::vector<char*> stacks; // StackBytes each, aligned to StackBytes: a FiberView at the bottom
     std::vector<uint64_t> slots;
     std::vector<unsigned char> shared;
     std::vector<int> order;
+    BlockView view{};
     ucontext_t scheduler;
     jmp_buf schedulerJump;
     void* schedulerSp = nullptr; // x86-64: the scheduler's saved stack pointer while a fiber runs
@@ -105,7 +103,7 @@ struct Worker
     ~Worker() { for (auto s : stacks) std::free(s); }
 };
 
-thread_local Worker* tls_worker = nullptr;
+namespace {
 
 /// This OS thread's worker (created on first use, destroyed with the thread).
 Worker& this_worker()
@@ -119,9 +117,10 @@ Worker& this_worker()
 } // namespace
 } // namespace astmt_emu
 
-// void astmt_emu_switch(void** saveSp, void* toSp): pushes rbp, rbx, r12–r15 and an 8-byte slot holding MXCSR and the x87
-// control word, stores rsp in *saveSp, loads toSp and undoes the same on the other stack (System V: everything else is
-// caller-saved, so this is a complete switch between two call sites of this function).
+// void astmt_emu_switch(void** saveSp, void* toSp): pushes rbp, rbx and r12–r15, stores rsp in *saveSp, loads toSp and
+// pops the same from the other stack. System V makes every other register caller-saved, so this is a complete switch
+// between two call sites of this function. MXCSR and the x87 control word are not switched: every fiber of a worker runs
+// with its OS thread's, and no kernel changes them.
 asm(R"(
     .text
     .p2align 4
@@ -135,14 +134,8 @@ astmt_emu_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13
@@ -165,24 +158,17 @@ void fiber_loop();
     __builtin_unreachable();
 }
 
-/// The stack of a fiber that has not run yet, as astmt_emu_switch would have left it: the FP control slot, six zeroed
-/// callee-saved registers and fiber_entry as the return address, placed so that fiber_entry starts with rsp ≡ 8 (mod 16)
-/// as after a call.
+/// The stack of a fiber that has not run yet, as astmt_emu_switch would have left it: six zeroed callee-saved registers and
+/// fiber_entry as the return address, placed so that fiber_entry starts with rsp ≡ 8 (mod 16), as after a call.
 void* fresh_stack(char* stack)
 {
     auto top = (reinterpret_cast<uintptr_t>(stack) + StackBytes) & ~uintptr_t(15);
     auto* slot = reinterpret_cast<uint64_t*>(top - 16);
-    slot[1] = 0;                                              // top − 8: padding
-    slot[0] = reinterpret_cast<uint64_t>(&fiber_entry);       // top − 16: return address
-    uint64_t* regs = slot - 6;                                // rbp, rbx, r12, r13, r14, r15 (popped from the lowest up)
+    slot[1] = 0;                                        // top − 8: padding
+    slot[0] = reinterpret_cast<uint64_t>(&fiber_entry); // top − 16: return address
+    uint64_t* regs = slot - 6;                          // r15, r14, r13, r12, rbx, rbp: popped from the lowest up
     for (int i = 0; i < 6; i++) regs[i] = 0;
-    uint32_t mxcsr;
-    uint16_t fpucw;
-    asm volatile("stmxcsr %0" : "=m"(mxcsr));
-    asm volatile("fnstcw %0" : "=m"(fpucw));
-    uint64_t control = mxcsr | (uint64_t)fpucw << 32;
-    regs[-1] = control;
-    return regs - 1;
+    return regs;
 }
 
 void switch_to_scheduler(Fiber& f, Worker& w) { astmt_emu_switch(&f.sp, w.schedulerSp); }
@@ -190,17 +176,15 @@ void switch_to_scheduler(Fiber& f, Worker& w) { astmt_emu_switch(&f.sp, w.schedu
 /// Runs fiber f until it yields or finishes.
 void resume(Worker& w, Fiber& f)
 {
-    tls_fiber = &f;
     if (!f.entered)
     {
         f.entered = true;
         f.sp = fresh_stack(f.stack);
     }
     astmt_emu_switch(&w.schedulerSp, f.sp);
-    tls_fiber = nullptr;
 }
 
-/// Prepares fiber f (which has no context yet) to start on its stack; the first resume does the rest.
+/// Nothing to prepare on x86-64: resume lays out a fresh fiber's stack.
 void prepare(Fiber&) {}
 
 #else
@@ -217,7 +201,6 @@ void switch_to_scheduler(Fiber& f, Worker& w)
 /// Runs fiber f until it yields or finishes.
 void resume(Worker& w, Fiber& f)
 {
-    tls_fiber = &f;
     if (_setjmp(w.schedulerJump) == 0)
     {
         if (!f.entered)
@@ -227,7 +210,6 @@ void resume(Worker& w, Fiber& f)
         }
         else _longjmp(f.jump, 1);
     }
-    tls_fiber = nullptr;
 }
 
 /// Gives fiber f (which has no context yet) a context that starts fiber_main on its stack.
@@ -245,42 +227,41 @@ void prepare(Fiber& f)
 /// A fiber's whole life: run one CUDA thread of the current launch, mark it done, park; the next block resumes it here.
 void fiber_loop()
 {
+    FiberView* v = fiber_view();
     for (;;)
     {
-        Worker* w = tls_worker;
-        w->launch->trampoline(w->launch->fn, w->launch->args);
-        Fiber* f = tls_fiber;
-        f->state = State::Done;
-        switch_to_scheduler(*f, *w);
+        const Launch* launch = v->worker->launch;
+        launch->trampoline(launch->fn, launch->args);
+        v->fiber->state = State::Done;
+        switch_to_scheduler(*v->fiber, *v->worker);
     }
 }
 
-void yield_to_scheduler() { switch_to_scheduler(*tls_fiber, *tls_worker); }
-
-/// Releases every barrier whose scope has fully arrived; true if any fiber became ready.
-bool release_barriers(Worker& w, int n)
+/// One pass over the block: releases each warp barrier whose scope has fully arrived and, failing any, the block barrier
+/// once every live thread waits at it. Returns the number of live threads; <paramref name="released"/> says whether a
+/// barrier was released.
+int release_barriers(Worker& w, int n, bool& released)
 {
-    bool released = false;
+    released = false;
     int alive = 0, atBlock = 0;
-    for (int i = 0; i < n; i++)
+    for (int lo = 0; lo < n; lo += 32)
     {
-        State s = w.fibers[i].state;
-        if (s != State::Done) alive++;
-        if (s == State::AtBlockBarrier) atBlock++;
-    }
-    int warps = (n + 31) / 32;
-    for (int wi = 0; wi < warps; wi++)
-    {
-        int lo = wi * 32, hi = std::min(n, lo + 32);
+        int hi = std::min(n, lo + 32);
         unsigned waitingMask = 0, scope = 0, liveMask = 0;
         for (int i = lo; i < hi; i++)
         {
             const Fiber& f = w.fibers[i];
-            if (f.state != State::Done) liveMask |= 1u << (i - lo);
-            if (f.state == State::AtWarpBarrier) { waitingMask |= 1u << (i - lo); scope |= f.warpMask; }
+            unsigned bit = 1u << (i - lo);
+            switch (f.state)
+            {
+            case State::Done: break;
+            case State::AtWarpBarrier: liveMask |= bit; waitingMask |= bit; scope |= f.warpMask; break;
+            case State::AtBlockBarrier: liveMask |= bit; atBlock++; break;
+            default: liveMask |= bit; break;
+            }
         }
-        if (waitingMask == 0) continue;
-        if ((scope & liveMask & ~waitingMask) == 0)
+        alive += __builtin_popcount(liveMask);
+        if (waitingMask != 0 && (scope & liveMask & ~waitingMask) == 0)
         {
             for (int i = lo; i < hi; i++)
                 if (w.fibers[i].state == State::AtWarpBarrier) w.fibers[i].state = State::Ready;
@@ -293,36 +274,64 @@ bool release_barriers(Worker& w, int n)
             if (w.fibers[i].state == State::AtBlockBarrier) w.fibers[i].state = State::Ready;
         released = true;
     }
-    return released;
+    return alive;
+}
+
+/// SplitMix64: the random schedule's generator (seeded per block; far cheaper than mt19937_64 for a shuffle per round).
+struct SplitMix64
+{
+    uint64_t state;
+    uint64_t next()
+    {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+};
+
+/// Fisher–Yates with Lemire's multiply-shift bound (the bias of 32 random bits over at most 1024 items is negligible here).
+void shuffle(std::vector<int>& order, SplitMix64& rng)
+{
+    for (int i = (int)order.size() - 1; i > 0; i--)
+    {
+        int j = (int)(((rng.next() >> 32) * (uint64_t)(i + 1)) >> 32);
+        std::swap(order[i], order[j]);
+    }
 }
 
 bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockLinear)
 {
     int n = (int)(L.block.x * L.block.y * L.block.z);
-    tls_block_idx = bidx;
     if (w.fibers.size() < (size_t)n) w.fibers.resize(n);
-    while (w.stacks.size() < (size_t)n) w.stacks.push_back(static_cast<char*>(std::malloc(StackBytes)));
+    while (w.stacks.size() < (size_t)n) w.stacks.push_back(static_cast<char*>(std::aligned_alloc(StackBytes, StackBytes)));
     w.slots.assign(((n + 31) / 32) * 32, 0);
     if (w.shared.size() < L.sharedBytes) w.shared.resize(L.sharedBytes);
+    w.view.index = bidx;
+    w.view.shared = w.shared.data();
     for (int i = 0; i < n; i++)
     {
         Fiber& f = w.fibers[i];
         f.linear = i;
-        f.tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
         f.state = State::Ready;
         f.warpMask = 0;
-        if (f.entered) continue; // parked at the top of fiber_loop: resuming it starts the new thread
         f.stack = w.stacks[i];
-        prepare(f);
+        // Written every block: the fibers vector may have moved, and the thread index depends on the block shape.
+        auto* v = reinterpret_cast<FiberView*>(f.stack);
+        v->tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
+        v->linear = i;
+        v->block = &w.view;
+        v->fiber = &f;
+        v->worker = &w;
+        if (!f.entered) prepare(f); // else parked at the top of fiber_loop: resuming it starts the new thread
     }
     auto& order = w.order;
     order.resize(n);
     for (int i = 0; i < n; i++) order[i] = L.schedule == Schedule::Reverse ? n - 1 - i : i;
-    std::mt19937_64 rng;
-    if (L.schedule == Schedule::Random) rng.seed(L.seed * 0x9E3779B97F4A7C15ull + blockLinear);
+    SplitMix64 rng{ L.seed * 0x9E3779B97F4A7C15ull + blockLinear };
     for (;;)
     {
-        if (L.schedule == Schedule::Random) std::shuffle(order.begin(), order.end(), rng);
+        if (L.schedule == Schedule::Random) shuffle(order, rng);
         bool ran = false;
         for (int i : order)
         {
@@ -331,10 +340,9 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
             resume(w, f);
             ran = true;
         }
-        bool allDone = true;
-        for (int i = 0; i < n; i++) if (w.fibers[i].state != State::Done) { allDone = false; break; }
-        if (allDone) return true;
-        if (!release_barriers(w, n) && !ran)
+        bool released;
+        if (release_barriers(w, n, released) == 0) return true;
+        if (!released && !ran)
         {
             char buf[256];
             std::snprintf(buf, sizeof buf, "deadlock in block (%u,%u,%u): live threads wait at barriers that can never complete "
@@ -351,9 +359,8 @@ void run_blocks(const Launch& L, std::atomic<unsigned long long>& next, unsigned
 {
     Worker& w = this_worker();
     w.launch = &L;
-    tls_worker = &w;
-    tls_block_dim = L.block;
-    tls_grid_dim = L.grid;
+    w.view.size = L.block;
+    w.view.grid = L.grid;
     for (;;)
     {
         unsigned long long b = next.fetch_add(1);
@@ -368,7 +375,6 @@ void run_blocks(const Launch& L, std::atomic<unsigned long long>& next, unsigned
             break;
         }
     }
-    tls_worker = nullptr;
 }
 
 /// One launch as the pool sees it.
@@ -473,28 +479,27 @@ void read_environment()
 
 } // namespace
 
-uint3 const& thread_idx() { return tls_fiber->tid; }
-int lane_id() { return tls_fiber->linear & 31; }
-void* dynamic_shared() { return tls_worker->shared.data(); }
-
 void block_barrier()
 {
-    tls_fiber->state = State::AtBlockBarrier;
-    yield_to_scheduler();
+    FiberView* v = fiber_view();
+    v->fiber->state = State::AtBlockBarrier;
+    switch_to_scheduler(*v->fiber, *v->worker);
 }
 
 void warp_barrier(unsigned mask)
 {
-    tls_fiber->state = State::AtWarpBarrier;
-    tls_fiber->warpMask = mask;
-    yield_to_scheduler();
+    FiberView* v = fiber_view();
+    v->fiber->state = State::AtWarpBarrier;
+    v->fiber->warpMask = mask;
+    switch_to_scheduler(*v->fiber, *v->worker);
 }
 
 uint64_t warp_exchange(unsigned mask, uint64_t bits, int srcLane)
 {
-    int base = tls_fiber->linear & ~31;
-    auto& slots = tls_worker->slots;
-    slots[tls_fiber->linear] = bits;
+    FiberView* v = fiber_view();
+    int base = v->linear & ~31;
+    auto& slots = v->worker->slots;
+    slots[v->linear] = bits;
     warp_barrier(mask);
     uint64_t r = slots[base + srcLane];
     warp_barrier(mask);
@@ -504,14 +509,15 @@ uint64_t warp_exchange(unsigned mask, uint64_t bits, int srcLane)
 unsigned warp_ballot(unsigned mask, bool predicate)
 {
     // Slot value 2 marks "took part and true", 1 "took part and false"; lanes that did not take part keep 0.
-    int base = tls_fiber->linear & ~31;
-    auto& slots = tls_worker->slots;
-    slots[tls_fiber->linear] = predicate ? 2 : 1;
+    FiberView* v = fiber_view();
+    int base = v->linear & ~31;
+    auto& slots = v->worker->slots;
+    slots[v->linear] = predicate ? 2 : 1;
     warp_barrier(mask);
     unsigned r = 0;
     for (int i = 0; i < 32 && base + i < (int)slots.size(); i++) if (slots[base + i] == 2) r |= 1u << i;
     warp_barrier(mask);
-    slots[tls_fiber->linear] = 0;
+    slots[v->linear] = 0;
     warp_barrier(mask);
     return r;
 }
