@@ -45,9 +45,15 @@ struct Fiber
     /// launch, abandoned mid-kernel, which is why a failure resets it).
     bool entered = false;
     void* sp = nullptr; // x86-64: the saved stack pointer while the fiber is switched out
-    jmp_buf jump;       // elsewhere: where the fiber continues
-    ucontext_t ctx;     // elsewhere: the context a fresh fiber starts from
     char* stack = nullptr;
+};
+
+/// The portable fallback's contexts, kept out of Fiber so that the scheduler's passes over a block's fibers read a few
+/// cache lines rather than one ~1 KiB ucontext per thread.
+struct FallbackContext
+{
+    jmp_buf jump;   // where the fiber continues
+    ucontext_t ctx; // the context a fresh fiber starts from
 };
 
 namespace {
@@ -89,7 +95,8 @@ struct Launch
 struct Worker
 {
     std::vector<Fiber> fibers;
-    std::vector<char*> stacks; // StackBytes each, aligned to StackBytes: a FiberView at the bottom
+    std::vector<FallbackContext> contexts; // the fallback's, by fiber index (unused on x86-64)
+    std::vector<char*> stacks; // StackBytes each, aligned to StackBytes: a FiberView near the bottom
     std::vector<uint64_t> slots;
     std::vector<unsigned char> shared;
     std::vector<int> order;
@@ -112,7 +119,8 @@ Worker& this_worker()
     return w;
 }
 
-#if defined(__x86_64__)
+// ASTMT_EMU_PORTABLE_SWITCH=1 builds the portable fallback on x86-64 too (to test it).
+#if defined(__x86_64__) && !defined(ASTMT_EMU_PORTABLE_SWITCH)
 
 } // namespace
 } // namespace astmt_emu
@@ -159,10 +167,12 @@ void fiber_loop();
 }
 
 /// The stack of a fiber that has not run yet, as astmt_emu_switch would have left it: six zeroed callee-saved registers and
-/// fiber_entry as the return address, placed so that fiber_entry starts with rsp ≡ 8 (mod 16), as after a call.
+/// fiber_entry as the return address, placed so that fiber_entry starts with rsp ≡ 8 (mod 16), as after a call. The top
+/// is lowered by a per-stack offset (stack_color) so the hot top lines of a block's stacks spread over the cache sets.
 void* fresh_stack(char* stack)
 {
-    auto top = (reinterpret_cast<uintptr_t>(stack) + StackBytes) & ~uintptr_t(15);
+    auto base = reinterpret_cast<uintptr_t>(stack);
+    auto top = (base + StackBytes - 64 - stack_color(base)) & ~uintptr_t(15);
     auto* slot = reinterpret_cast<uint64_t*>(top - 16);
     slot[1] = 0;                                        // top − 8: padding
     slot[0] = reinterpret_cast<uint64_t>(&fiber_entry); // top − 16: return address
@@ -185,7 +195,7 @@ void resume(Worker& w, Fiber& f)
 }
 
 /// Nothing to prepare on x86-64: resume lays out a fresh fiber's stack.
-void prepare(Fiber&) {}
+void prepare(Worker&, Fiber&) {}
 
 #else
 
@@ -195,7 +205,7 @@ void fiber_main() { fiber_loop(); }
 
 void switch_to_scheduler(Fiber& f, Worker& w)
 {
-    if (_setjmp(f.jump) == 0) _longjmp(w.schedulerJump, 1);
+    if (_setjmp(w.contexts[f.linear].jump) == 0) _longjmp(w.schedulerJump, 1);
 }
 
 /// Runs fiber f until it yields or finishes.
@@ -206,20 +216,22 @@ void resume(Worker& w, Fiber& f)
         if (!f.entered)
         {
             f.entered = true;
-            swapcontext(&w.scheduler, &f.ctx);
+            swapcontext(&w.scheduler, &w.contexts[f.linear].ctx);
         }
-        else _longjmp(f.jump, 1);
+        else _longjmp(w.contexts[f.linear].jump, 1);
     }
 }
 
 /// Gives fiber f (which has no context yet) a context that starts fiber_main on its stack.
-void prepare(Fiber& f)
+void prepare(Worker& w, Fiber& f)
 {
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack;
-    f.ctx.uc_stack.ss_size = StackBytes;
-    f.ctx.uc_link = nullptr;
-    makecontext(&f.ctx, fiber_main, 0);
+    if (w.contexts.size() < w.fibers.size()) w.contexts.resize(w.fibers.size());
+    ucontext_t& ctx = w.contexts[f.linear].ctx;
+    getcontext(&ctx);
+    ctx.uc_stack.ss_sp = f.stack;
+    ctx.uc_stack.ss_size = StackBytes;
+    ctx.uc_link = nullptr;
+    makecontext(&ctx, fiber_main, 0);
 }
 
 #endif
@@ -317,13 +329,13 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
         f.warpMask = 0;
         f.stack = w.stacks[i];
         // Written every block: the fibers vector may have moved, and the thread index depends on the block shape.
-        auto* v = reinterpret_cast<FiberView*>(f.stack);
+        FiberView* v = view_at(reinterpret_cast<uintptr_t>(f.stack));
         v->tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
         v->linear = i;
         v->block = &w.view;
         v->fiber = &f;
         v->worker = &w;
-        if (!f.entered) prepare(f); // else parked at the top of fiber_loop: resuming it starts the new thread
+        if (!f.entered) prepare(w, f); // else parked at the top of fiber_loop: resuming it starts the new thread
     }
     auto& order = w.order;
     order.resize(n);

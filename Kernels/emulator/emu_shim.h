@@ -44,9 +44,9 @@ struct BlockView
     void* shared;
 };
 
-/// Every fiber's stack is FiberStackBytes long and aligned to its length, and starts (at its lowest address, far from the
-/// top where the stack grows down from) with this view, so a CUDA thread finds its own state from any address on its stack:
-/// no thread_local lookup, which in a shared library is a __tls_get_addr call on every threadIdx.
+/// Every fiber's stack is FiberStackBytes long and aligned to its length, and holds this view near its lowest address (far
+/// from the top, where the stack grows down from), so a CUDA thread finds its own state from any address on its stack: no
+/// thread_local lookup, which in a shared library is a __tls_get_addr call on every threadIdx.
 struct FiberView
 {
     uint3 tid;
@@ -57,6 +57,13 @@ struct FiberView
 };
 
 constexpr std::size_t FiberStackBytes = 64 * 1024;
+
+/// A per-stack offset of 0 to 63 cache lines, from the stack's own address bits: the views (and stack tops) of a block's
+/// threads all sit at 64 KiB-aligned bases, which would otherwise put every one of them in the same cache set.
+static inline std::uintptr_t stack_color(std::uintptr_t base) { return (((base >> 16) ^ (base >> 22)) & 63) * 64; }
+
+/// The view of the fiber stack that starts at <paramref name="base"/>.
+static inline FiberView* view_at(std::uintptr_t base) { return reinterpret_cast<FiberView*>(base + stack_color(base)); }
 
 /// The running CUDA thread's view (device code only: it must run on a fiber stack). The stack address goes through an asm
 /// statement so the compiler cannot trace it to a local object: it would then treat the view as that object and drop the
@@ -71,7 +78,7 @@ static inline FiberView* fiber_view()
     address = reinterpret_cast<std::uintptr_t>(&onThisStack);
     asm("" : "+r"(address));
 #endif
-    return reinterpret_cast<FiberView*>(address & ~static_cast<std::uintptr_t>(FiberStackBytes - 1));
+    return view_at(address & ~static_cast<std::uintptr_t>(FiberStackBytes - 1));
 }
 
 static inline uint3 const& thread_idx() { return fiber_view()->tid; }
