@@ -153,7 +153,9 @@ public abstract class Module
     public Module Train(bool mode = true)
     {
         Training = mode;
-        foreach (var child in Children()) child.Train(mode);
+        // Straight over the registered children rather than Children(), so the Train() of every step allocates no iterators (a
+        // child registered under two names is set twice, which is harmless).
+        foreach (var (_, child) in _modules) child?.Train(mode);
         return this;
     }
 

@@ -333,6 +333,26 @@ public sealed partial class Tensor : IDisposable
 
 public sealed partial class Tensor
 {
+    /// <summary>A new caller-owned tensor for state that lives across steps (a leaf's gradient, optimizer moments). On the host its
+    /// array is newly created rather than taken from the pool, so creating such state during the first step does not take the
+    /// arrays that step's temporaries returned and the next step needs again (see <see cref="BufferPool.RentNew{T}"/>).</summary>
+    internal static Tensor NewPersistent(ReadOnlySpan<int> shape, DType dtype, Device device, bool clear)
+    {
+        if (!device.IsCpu) return clear ? Zeros(shape, dtype, device) : Empty(shape, dtype, device);
+        var owned = shape.ToArray();
+        int n = ShapeUtil.Numel(owned);
+        BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
+        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, ShapeUtil.ContiguousStrides(owned), 0, addRef: false);
+    }
+
+    /// <summary>As <see cref="Detach"/>, into a tensor made by <see cref="NewPersistent"/>.</summary>
+    internal Tensor DetachPersistent()
+    {
+        var t = NewPersistent(Shape, DType, Device, clear: false);
+        t.CopyFrom(this);
+        return t;
+    }
+
     internal void SetProducer(Autograd.Node node)
     {
         GradFn = node;
