@@ -196,6 +196,35 @@ public class DeviceBackendTests(EmulatorSchedule schedule)
     }
 
     [Test]
+    public void DTypeConversionStaysOnTheDeviceAndFeedsCrossEntropy()
+    {
+        // ASTMT's ground truth arrives as float maps [B,1,H,W]; the losses cast them to Int64 class indices on the device.
+        var rng = new Random(105);
+        var labels = new float[3 * 1 * 5 * 7];
+        for (int i = 0; i < labels.Length; i++) labels[i] = i % 6 == 0 ? 255 : rng.Next(4);
+        var cpuLabels = Tensor.FromArray(labels, 3, 1, 5, 7);
+        var devLabels = cpuLabels.To(EmuDevice);
+        var asLong = devLabels.To(DType.Int64);
+        Assert.That(asLong.Device, Is.EqualTo(EmuDevice), "float32 → Int64 stays on the device");
+        Assert.That(asLong.DType, Is.EqualTo(DType.Int64));
+        Assert.That(asLong.ToArray<long>(), Is.EqualTo(cpuLabels.To(DType.Int64).ToArray<long>()));
+        var back = asLong.To(DType.Float32);
+        Assert.That(back.Device, Is.EqualTo(EmuDevice), "Int64 → float32 stays on the device");
+        Same(cpuLabels, back, "Int64 → float32", 0, 0);
+        // A strided view converts through a contiguous copy.
+        var narrowed = F.Narrow(devLabels, 2, 1, 3);
+        Same(F.Narrow(cpuLabels, 2, 1, 3).To(DType.Int64).To(DType.Float32), narrowed.To(DType.Int64).To(DType.Float32), "strided view → Int64 → float32", 0, 0);
+
+        var (z, zd) = Leaf(rng, 3, 4, 5, 7);
+        var ce = F.CrossEntropy(z, F.Reshape(cpuLabels.To(DType.Int64), 3, 5, 7), ignoreIndex: 255);
+        var ced = F.CrossEntropy(zd, F.Reshape(asLong, 3, 5, 7), ignoreIndex: 255);
+        Same(ce, ced, "cross entropy on converted labels");
+        ce.Backward(retainGraph: true); // both graphs share the step arena: the second backward frees it
+        ced.Backward();
+        Same(z.Grad!, zd.Grad!, "its gradient");
+    }
+
+    [Test]
     public void UnaryMathOps()
     {
         var rng = new Random(99);

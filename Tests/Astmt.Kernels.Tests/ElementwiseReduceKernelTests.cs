@@ -30,6 +30,27 @@ public class ElementwiseReduceKernelTests
         Oracle.Close(y0.Zip(x, (a, b) => a + b).ToArray(), Emu.Down(acc), 1e-6, 1e-6, "add in place");
     }
 
+    [Test]
+    public void ConvertsBetweenFloatAndInt64([ValueSource(nameof(Schedules))] EmulatorSchedule schedule)
+    {
+        Emu.Use(schedule);
+        var rng = new Random(59);
+        int n = 1031;
+        // Labels (0..20 and 255) plus fractional and negative values, which truncate toward zero as the host's (long) cast.
+        var x = Enumerable.Range(0, n).Select(i => i % 3 == 0 ? (double)(i % 7 == 0 ? 255 : rng.Next(21)) : (float)(rng.NextDouble() * 600 - 300)).ToArray();
+        using var gx = Emu.Up(x);
+        using var labels = new CudaDeviceVariable<long>(Emu.Context, n);
+        Emu.Context.Memset32(labels.DevicePointer, 0x7fc00000u, 2L * n);
+        Emu.LaunchElements("convert_f32_i64", n, labels, gx, (long)n);
+        Assert.That(labels.ToArray(), Is.EqualTo(x.Select(v => (long)Math.Truncate(v)).ToArray()), "convert_f32_i64");
+
+        var values = Enumerable.Range(0, n).Select(i => i % 5 == 0 ? (long)rng.Next(-1000, 1000) : (long)rng.Next(-1 << 30, 1 << 30) * 4L).ToArray();
+        using var gl = Emu.Up(values);
+        using var gy = Emu.Poisoned(n);
+        Emu.LaunchElements("convert_i64_f32", n, gy, gl, (long)n);
+        Assert.That(gy.ToArray(), Is.EqualTo(values.Select(v => (float)v).ToArray()), "convert_i64_f32 (rounded to nearest float)");
+    }
+
     private static double Unary(int op, double v, double p, double q) => op switch
     {
         0 => Math.Max(v, 0),
