@@ -1,4 +1,4 @@
-// Elementwise ops: fills, affine, in-place add, float32 ↔ Int64 conversion, unary activations and their backward, broadcasting
+// Elementwise ops: fills, affine, in-place adds (float32 tensors, Int64 counters), float32 ↔ Int64 conversion, unary activations and their backward, broadcasting
 // binary ops.
 //
 // Layout: flat float buffers unless noted. Launch: grid-stride, block 256, grid capped by the launcher (the loop covers
@@ -32,6 +32,13 @@ extern "C" __global__ void add_inplace_f32(float* dst /*[n]*/, const float* src 
     ASTMT_GRID_STRIDE(i, n) dst[i] += src[i];
 }
 ASTMT_REGISTER_KERNEL(add_inplace_f32)
+
+/// y += value for Int64 counters (batch norm's num_batches_tracked), so training on a device never reads a counter back.
+extern "C" __global__ void add_scalar_i64(long long* y /*[n]*/, long long value, long long n)
+{
+    ASTMT_GRID_STRIDE(i, n) y[i] += value;
+}
+ASTMT_REGISTER_KERNEL(add_scalar_i64)
 
 /// y = (long long)x, truncating toward zero as C#'s (long) cast on the host does: float labels → Int64 class indices.
 extern "C" __global__ void convert_f32_i64(long long* y /*[n]*/, const float* x /*[n]*/, long long n)

@@ -16,4 +16,8 @@ public partial interface IDeviceOps
     /// x and y are dense and of equal shape.</summary>
     void Convert(Tensor x, Tensor y) =>
         throw DeviceKernelMissing.Error($"convert {x.DType} to {y.DType}", x);
+
+    /// <summary>t += <paramref name="value"/> for a dense Int64 tensor (batch norm's step counter), without a host round trip.</summary>
+    void AddScalarInt64(Tensor t, long value) =>
+        throw DeviceKernelMissing.Error("add_scalar_i64", t);
 }

@@ -121,6 +121,20 @@ public class DeviceBackendTests(EmulatorSchedule schedule)
     }
 
     [Test]
+    public void BatchNormModulesCountTheirBatchesOnTheDevice()
+    {
+        // num_batches_tracked is incremented by a kernel (add_scalar_i64), not by a host round trip per batch norm.
+        var bn = new Astmt.Engine.NN.BatchNorm2d(4);
+        bn.To(EmuDevice);
+        var x = Random(new Random(97), 2, 4, 3, 5).To(EmuDevice);
+        for (int i = 0; i < 3; i++) { bn.Forward(x); bn.ForwardRelu(x); }
+        bn.Eval();
+        bn.Forward(x);
+        Assert.That(bn.NumBatchesTracked!.Device, Is.EqualTo(EmuDevice));
+        Assert.That(bn.NumBatchesTracked.ToArray<long>(), Is.EqualTo(new[] { 6L }), "six training forwards, none in eval");
+    }
+
+    [Test]
     public void MaxPoolUnpoolResizeConcatAndSoftmax()
     {
         var rng = new Random(97);

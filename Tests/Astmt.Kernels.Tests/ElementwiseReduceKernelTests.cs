@@ -22,6 +22,8 @@ public class ElementwiseReduceKernelTests
         using var l = new CudaDeviceVariable<long>(Emu.Context, n);
         Emu.LaunchElements("fill_i64", n, l, -7L, (long)n);
         Assert.That(l.ToArray(), Is.All.EqualTo(-7L));
+        Emu.LaunchElements("add_scalar_i64", n, l, 3L << 33, (long)n);
+        Assert.That(l.ToArray(), Is.All.EqualTo((3L << 33) - 7), "add_scalar_i64 (beyond 32 bits)");
         var x = Oracle.AsFloat(Oracle.Normal(rng, n)); var y0 = Oracle.AsFloat(Oracle.Normal(rng, n));
         using var gx = Emu.Up(x); using var gy = Emu.Poisoned(n); using var acc = Emu.Up(y0);
         Emu.LaunchElements("affine_f32", n, gy, gx, -1.5f, 0.25f, (long)n);

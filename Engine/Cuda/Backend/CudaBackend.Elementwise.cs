@@ -22,6 +22,13 @@ public sealed partial class CudaBackend
     }
 
     /// <inheritdoc />
+    public void AddScalarInt64(Tensor t, long value)
+    {
+        if (t.DType != DType.Int64) throw new ArgumentException($"add_scalar_i64: expected an Int64 tensor, got {t.Describe()}.");
+        LaunchElements("add_scalar_i64", t.Numel, new KernelArgs().Ptr(Ptr(Dense("add_scalar_i64", t))).Long(value).Long(t.Numel));
+    }
+
+    /// <inheritdoc />
     public void Convert(Tensor x, Tensor y)
     {
         if (x.DType == DType.Float32 && y.DType == DType.Int64)
