@@ -315,10 +315,18 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
-    /// <summary>Converts the elements to <paramref name="dtype"/> (a new host tensor owned by the caller).</summary>
+    /// <summary>Converts the elements to <paramref name="dtype"/>: a new tensor owned by the caller, on this tensor's device for
+    /// float32 ↔ Int64 on a device (label maps stay where they are), else on the host.</summary>
     public Tensor To(DType dtype)
     {
         if (dtype == DType) return this;
+        if (!Device.IsCpu && DType is (DType.Float32 or DType.Int64) && dtype is (DType.Float32 or DType.Int64))
+        {
+            var source = IsContiguous ? this : ContiguousCopy();
+            var converted = Allocate((int[])Shape.Clone(), dtype, Device, clear: false, arena: false);
+            Ops.DeviceOps.For(source).Convert(source, converted);
+            return converted;
+        }
         var values = ToDoubleArray();
         var t = Allocate((int[])Shape.Clone(), dtype, Engine.Device.Cpu, clear: false, arena: false);
         switch (dtype)
