@@ -37,6 +37,20 @@ internal static partial class PageRelease
         return hi - lo;
     }
 
+    /// <summary>Asks for transparent huge pages over the whole 2 MiB blocks of <paramref name="pinned"/>'s elements, so that
+    /// faulting them in (first use, and again after a release) costs one fault per 2 MiB instead of one per 4 KiB.</summary>
+    public static unsafe void AdviseHugePages(Array pinned)
+    {
+        if (!Supported) return;
+        const nint huge = 2 << 20;
+        nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+        nint lo = (start + huge - 1) & ~(huge - 1);
+        nint hi = (start + (nint)Buffer.ByteLength(pinned)) & ~(huge - 1);
+        if (hi > lo) Madvise(lo, (nuint)(hi - lo), MadviseHugePage); // advisory: a failure only means 4 KiB pages
+    }
+
+    private const int MadviseHugePage = 14;
+
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static partial int Madvise(nint address, nuint length, int advice);
 }
