@@ -181,9 +181,12 @@ public static class Autograd
                 if (needed != null && !needed.Contains(node)) continue;
 
                 long profileStart = Diagnostics.OpProfiler.Enabled ? Diagnostics.OpProfiler.BeginBackward() : 0;
-                var inputGrads = node.Backward(g);
+                // A node that can add its input gradient straight into a buffer the backward owns does so (no temporary, one
+                // pass); its gradient is then already where it belongs and nothing is left to distribute.
+                bool accumulatedInPlace = !createGraph && GradAccumulation.TryAccumulateInPlace(node, g, pending, seeds, results, leavesGetGrad: targets == null);
+                var inputGrads = accumulatedInPlace ? [] : node.Backward(g);
                 if (profileStart != 0) Diagnostics.OpProfiler.EndBackward(node.OpName, profileStart);
-                if (inputGrads.Length != node.Inputs.Length)
+                if (!accumulatedInPlace && inputGrads.Length != node.Inputs.Length)
                     throw new InvalidOperationException($"Backward of '{node.OpName}' returned {inputGrads.Length} gradients for {node.Inputs.Length} inputs.");
                 for (int i = 0; i < inputGrads.Length; i++)
                 {

@@ -61,6 +61,22 @@ public abstract class Node
     /// <summary>Gradients of the inputs, in order, given the gradient of the output; null where none is needed.</summary>
     public abstract Tensor?[] Backward(Tensor gradOutput);
 
+    /// <summary>
+    /// True when this single-input node can add the gradient of its input straight into an existing gradient buffer with
+    /// <see cref="AccumulateInputGradient"/>, so autograd need not materialise that gradient and then add it (one pass instead of
+    /// two, no temporary). Autograd only uses it outside create-graph and when it owns the destination exclusively.
+    /// </summary>
+    internal virtual bool AccumulatesInPlace => false;
+
+    /// <summary>
+    /// <paramref name="destination"/> = (<paramref name="accumulate"/> ? <paramref name="destination"/> : 0) + the gradient of the
+    /// single input for <paramref name="gradOutput"/>, in place and in one pass. <paramref name="destination"/> may be
+    /// <paramref name="gradOutput"/> itself when <paramref name="accumulate"/> is false (elementwise nodes only). Called only when
+    /// <see cref="AccumulatesInPlace"/> is true.
+    /// </summary>
+    internal virtual void AccumulateInputGradient(Tensor gradOutput, Tensor destination, bool accumulate) =>
+        throw new NotSupportedException($"Op '{OpName}' cannot accumulate its input gradient in place.");
+
     /// <summary>Drops saved tensors; called when the graph is freed.</summary>
     protected virtual void ReleaseSaved() { }
 

@@ -54,6 +54,9 @@ public sealed class Storage
     /// <summary>Adds a reference (a new view).</summary>
     public void AddRef() => Interlocked.Increment(ref _refCount);
 
+    /// <summary>True while more than one tensor (a view) holds this storage: writing through one would change what another reads.</summary>
+    internal bool IsShared => Volatile.Read(ref _refCount) > 1;
+
     /// <summary>True once every reference has been released.</summary>
     public bool IsReleased => Volatile.Read(ref _refCount) <= 0;
 
