@@ -8,7 +8,7 @@ public static class FusedLayers
     /// <summary>
     /// <c>shared ⊙ σ(bn(conv(h)))</c> through <see cref="F.AttentionGate"/>, with <paramref name="conv"/> a 1x1 convolution and
     /// <paramref name="bn"/> in its own training or evaluation mode (in training its running statistics and batch counter update
-    /// exactly as <see cref="BatchNorm2d.Forward"/> does).
+    /// exactly as <see cref="BatchNorm2d.ForwardCore"/> does).
     /// </summary>
     public static Tensor AttentionGate(Conv2d conv, BatchNorm2d bn, Tensor h, Tensor shared)
     {
