@@ -97,7 +97,9 @@ struct Worker
     std::vector<Fiber> fibers;
     std::vector<FallbackContext> contexts; // the fallback's, by fiber index (unused on x86-64)
     std::vector<char*> stacks; // StackBytes each, aligned to StackBytes: a FiberView near the bottom
-    std::vector<uint64_t> slots;
+    std::vector<uint64_t> exchange;   // two phases × the block's lanes (warp_exchange)
+    std::vector<unsigned> warpPhase;  // per warp: how many of its warp barriers have been released
+    std::vector<uint64_t> ballots;    // the block's lanes (warp_ballot)
     std::vector<unsigned char> shared;
     std::vector<int> order;
     BlockView view{};
@@ -275,6 +277,7 @@ int release_barriers(Worker& w, int n, bool& released)
         alive += __builtin_popcount(liveMask);
         if (waitingMask != 0 && (scope & liveMask & ~waitingMask) == 0)
         {
+            w.warpPhase[lo / 32]++;
             for (int i = lo; i < hi; i++)
                 if (w.fibers[i].state == State::AtWarpBarrier) w.fibers[i].state = State::Ready;
             released = true;
@@ -317,7 +320,10 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
     int n = (int)(L.block.x * L.block.y * L.block.z);
     if (w.fibers.size() < (size_t)n) w.fibers.resize(n);
     while (w.stacks.size() < (size_t)n) w.stacks.push_back(static_cast<char*>(std::aligned_alloc(StackBytes, StackBytes)));
-    w.slots.assign(((n + 31) / 32) * 32, 0);
+    int lanes = ((n + 31) / 32) * 32;
+    w.exchange.assign(2 * (size_t)lanes, 0);
+    w.warpPhase.assign(lanes / 32, 0);
+    w.ballots.assign(lanes, 0);
     if (w.shared.size() < L.sharedBytes) w.shared.resize(L.sharedBytes);
     w.view.index = bidx;
     w.view.shared = w.shared.data();
@@ -508,14 +514,18 @@ void warp_barrier(unsigned mask)
 
 uint64_t warp_exchange(unsigned mask, uint64_t bits, int srcLane)
 {
+    // One barrier, not two: the slots alternate between two phases, flipped by each release of this warp's barrier. A lane
+    // writes the current phase, waits, and reads the same phase; its next exchange writes the other one. The phase it wrote
+    // is written again only after the next release, and by then every lane of this exchange has read it: released lanes
+    // all run in the scheduling round that follows a release, before the next release can happen.
     FiberView* v = fiber_view();
-    int base = v->linear & ~31;
-    auto& slots = v->worker->slots;
+    Worker* w = v->worker;
+    int warp = v->linear >> 5;
+    size_t lanes = w->ballots.size();
+    uint64_t* slots = w->exchange.data() + (w->warpPhase[warp] & 1) * lanes;
     slots[v->linear] = bits;
     warp_barrier(mask);
-    uint64_t r = slots[base + srcLane];
-    warp_barrier(mask);
-    return r;
+    return slots[(warp << 5) + srcLane];
 }
 
 unsigned warp_ballot(unsigned mask, bool predicate)
@@ -523,7 +533,7 @@ unsigned warp_ballot(unsigned mask, bool predicate)
     // Slot value 2 marks "took part and true", 1 "took part and false"; lanes that did not take part keep 0.
     FiberView* v = fiber_view();
     int base = v->linear & ~31;
-    auto& slots = v->worker->slots;
+    auto& slots = v->worker->ballots;
     slots[v->linear] = predicate ? 2 : 1;
     warp_barrier(mask);
     unsigned r = 0;
