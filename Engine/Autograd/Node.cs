@@ -12,8 +12,33 @@ public abstract class Node
         OpName = opName;
         Inputs = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
-            Inputs[i] = inputs[i] is { RequiresGrad: true } t ? t : null;
+            Inputs[i] = Needing(inputs[i]);
     }
+
+    // The fixed-arity constructors build Inputs directly: the params form would allocate a second, throw-away array per node.
+
+    /// <summary>Creates a node for a one-input op.</summary>
+    protected Node(string opName, Tensor? input)
+    {
+        OpName = opName;
+        Inputs = [Needing(input)];
+    }
+
+    /// <summary>Creates a node for a two-input op; inputs that need no gradient are dropped.</summary>
+    protected Node(string opName, Tensor? first, Tensor? second)
+    {
+        OpName = opName;
+        Inputs = [Needing(first), Needing(second)];
+    }
+
+    /// <summary>Creates a node for a three-input op; inputs that need no gradient are dropped.</summary>
+    protected Node(string opName, Tensor? first, Tensor? second, Tensor? third)
+    {
+        OpName = opName;
+        Inputs = [Needing(first), Needing(second), Needing(third)];
+    }
+
+    private static Tensor? Needing(Tensor? t) => t is { RequiresGrad: true } ? t : null;
 
     /// <summary>Name of the op, used in errors and anomaly reports.</summary>
     public string OpName { get; }

@@ -90,13 +90,19 @@ internal static class ModelStepCommand
             }
             OpProfiler.Mark();
             var cpu0 = Environment.CpuUsage.TotalTime;
+            long allocated0 = GC.GetTotalAllocatedBytes(precise: true), arrays0 = BufferPool.ArraysCreated;
+            int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             long t0 = Stopwatch.GetTimestamp();
             if (device is null) step();
             else deviceMs.Add(device.TimeStep(step)); // waits for the step's kernels: a device step ends when they have run
             double wall = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            // Managed bytes of all threads: what drives gen0 collections (the pool's pinned arrays are counted when created only).
+            double allocatedKb = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / 1024.0;
             oursCpuMs.Add((Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds);
             Console.WriteLine($"  ours    {Phase(oursCpuMs.Count, settings.Warmup)}: {wall,10:F1} ms wall, {oursCpuMs[^1],10:F1} ms CPU" +
-                              (device is null ? "" : $", {deviceMs[^1],10:F1} ms device"));
+                              (device is null ? "" : $", {deviceMs[^1],10:F1} ms device") +
+                              $", {allocatedKb,8:F0} KB managed allocated ({BufferPool.ArraysCreated - arrays0} pool arrays), " +
+                              $"GCs gen0/1/2 {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
         };
         var referenceMs = new List<double>();
         var referenceCpuMs = new List<double>();
