@@ -106,6 +106,7 @@ struct Worker
     ucontext_t scheduler;
     jmp_buf schedulerJump;
     void* schedulerSp = nullptr; // x86-64: the scheduler's saved stack pointer while a fiber runs
+    size_t cursor = 0;           // x86-64: the position in order of the fiber running in this round
     const Launch* launch = nullptr;
     std::string error;
 
@@ -183,20 +184,45 @@ void* fresh_stack(char* stack)
     return regs;
 }
 
-void switch_to_scheduler(Fiber& f, Worker& w) { astmt_emu_switch(&f.sp, w.schedulerSp); }
-
-/// Runs fiber f until it yields or finishes.
-void resume(Worker& w, Fiber& f)
+/// The stack pointer to switch to for fiber f: its saved one, or a fresh stack the first time.
+void* entry_sp(Fiber& f)
 {
     if (!f.entered)
     {
         f.entered = true;
         f.sp = fresh_stack(f.stack);
     }
-    astmt_emu_switch(&w.schedulerSp, f.sp);
+    return f.sp;
 }
 
-/// Nothing to prepare on x86-64: resume lays out a fresh fiber's stack.
+/// Position in w.order of the next Ready fiber at or after position from, or order.size().
+size_t next_ready(Worker& w, size_t from)
+{
+    while (from < w.order.size() && w.fibers[w.order[from]].state != State::Ready) from++;
+    return from;
+}
+
+/// A fiber that stops (at a barrier, or done) hands over straight to the next Ready fiber of the round, and only the last
+/// one returns to the scheduler: one switch per thread per round instead of two.
+void switch_to_scheduler(Fiber& f, Worker& w)
+{
+    size_t k = next_ready(w, w.cursor + 1);
+    w.cursor = k;
+    astmt_emu_switch(&f.sp, k < w.order.size() ? entry_sp(w.fibers[w.order[k]]) : w.schedulerSp);
+}
+
+/// Runs every Ready fiber once, in schedule order; true if any ran. A fiber made Ready by a barrier release waits for the
+/// next round (releases happen only between rounds).
+bool run_round(Worker& w)
+{
+    size_t k = next_ready(w, 0);
+    if (k == w.order.size()) return false;
+    w.cursor = k;
+    astmt_emu_switch(&w.schedulerSp, entry_sp(w.fibers[w.order[k]]));
+    return true;
+}
+
+/// Nothing to prepare on x86-64: entry_sp lays out a fresh fiber's stack.
 void prepare(Worker&, Fiber&) {}
 
 #else
@@ -222,6 +248,20 @@ void resume(Worker& w, Fiber& f)
         }
         else _longjmp(w.contexts[f.linear].jump, 1);
     }
+}
+
+/// Runs every Ready fiber once, in schedule order; true if any ran.
+bool run_round(Worker& w)
+{
+    bool ran = false;
+    for (int i : w.order)
+    {
+        Fiber& f = w.fibers[i];
+        if (f.state != State::Ready) continue;
+        resume(w, f);
+        ran = true;
+    }
+    return ran;
 }
 
 /// Gives fiber f (which has no context yet) a context that starts fiber_main on its stack.
@@ -350,14 +390,7 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
     for (;;)
     {
         if (L.schedule == Schedule::Random) shuffle(order, rng);
-        bool ran = false;
-        for (int i : order)
-        {
-            Fiber& f = w.fibers[i];
-            if (f.state != State::Ready) continue;
-            resume(w, f);
-            ran = true;
-        }
+        bool ran = run_round(w);
         bool released;
         if (release_barriers(w, n, released) == 0) return true;
         if (!released && !ran)
