@@ -113,10 +113,13 @@ internal static class ModelStepCommand
             referenceCpuMs.Add(cpuMs);
             Console.WriteLine($"  pytorch {Phase(referenceMs.Count, settings.Warmup)}: {ms,10:F1} ms ({settings.Clock}), {cpuMs,10:F1} ms CPU");
         };
+        using var memoryTrace = MemoryTrace.Enabled ? new MemoryTrace() : null;
         var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
         double rss = ProcessMemory.PeakRssMb();
+        if (memoryTrace is not null) Console.WriteLine(memoryTrace.Format());
         long arraysCreated = BufferPool.ArraysCreated - arraysAtTimedStart;
-        Console.WriteLine($"host pool: {BufferPool.CreatedBytes >> 20} MB created, peak rented {BufferPool.PeakRentedBytes >> 20} MB, {BufferPool.ArraysCreated} arrays");
+        Console.WriteLine($"host pool: {BufferPool.CreatedBytes >> 20} MB created, peak rented {BufferPool.PeakRentedBytes >> 20} MB, {BufferPool.ArraysCreated} arrays; " +
+            $"{BufferPool.ResidentBytes >> 20} MB resident now, {BufferPool.ReleasedBytes >> 20} MB of idle pages released to the OS in all");
 
         var oursResult = new StepResult("astmt-native", workload.Parameters, settings.Threads, sample.MedianMs, sample.MinMs, sample.MaxMs,
             Median([.. oursCpuMs.Skip(settings.Warmup)]),
