@@ -1,9 +1,12 @@
-// Elementwise ops: fills, affine, in-place add, unary activations and their backward, broadcasting binary ops.
+// Elementwise ops: fills, affine, in-place adds (float32 tensors, Int64 counters), float32 ↔ Int64 conversion, unary activations and their backward, broadcasting
+// binary ops.
 //
 // Layout: flat float buffers unless noted. Launch: grid-stride, block 256, grid capped by the launcher (the loop covers
 // any n). Broadcasting: shapes right-aligned and padded to 6 dimensions; a and b carry their own element strides (0 on
 // broadcast dimensions), so strided views need no copy.
-// Why: everything between the convolutions is memory-bound; one pass per op, each element read once, written once.
+// Why: everything between the convolutions is memory-bound; one pass per op, each element read once, written once. The
+// conversions keep label maps on the device (ASTMT casts its float ground truth to class indices every step; a host round trip
+// would synchronise the stream twice per task).
 #include "common.cuh"
 
 extern "C" __global__ void fill_f32(float* y /*[n]*/, float value, long long n)
@@ -29,6 +32,27 @@ extern "C" __global__ void add_inplace_f32(float* dst /*[n]*/, const float* src 
     ASTMT_GRID_STRIDE(i, n) dst[i] += src[i];
 }
 ASTMT_REGISTER_KERNEL(add_inplace_f32)
+
+/// y += value for Int64 counters (batch norm's num_batches_tracked), so training on a device never reads a counter back.
+extern "C" __global__ void add_scalar_i64(long long* y /*[n]*/, long long value, long long n)
+{
+    ASTMT_GRID_STRIDE(i, n) y[i] += value;
+}
+ASTMT_REGISTER_KERNEL(add_scalar_i64)
+
+/// y = (long long)x, truncating toward zero as C#'s (long) cast on the host does: float labels → Int64 class indices.
+extern "C" __global__ void convert_f32_i64(long long* y /*[n]*/, const float* x /*[n]*/, long long n)
+{
+    ASTMT_GRID_STRIDE(i, n) y[i] = (long long)x[i];
+}
+ASTMT_REGISTER_KERNEL(convert_f32_i64)
+
+/// y = (float)x, rounded to nearest: Int64 labels → float maps (masks, nearest resize).
+extern "C" __global__ void convert_i64_f32(float* y /*[n]*/, const long long* x /*[n]*/, long long n)
+{
+    ASTMT_GRID_STRIDE(i, n) y[i] = (float)x[i];
+}
+ASTMT_REGISTER_KERNEL(convert_i64_f32)
 
 /// op: 0 relu, 1 sigmoid, 2 exp, 3 log, 4 sqrt, 5 abs, 6 square, 7 pow(p), 8 neg, 9 tanh, 10 clamp(p, q), 11 sign,
 /// 12 (x != p), 13 (x > p), 14 (p <= x <= q).

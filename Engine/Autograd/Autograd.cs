@@ -30,6 +30,14 @@ public static class Autograd
     public static bool IsRecording(IReadOnlyList<Tensor?> inputs)
     {
         if (!GradMode.Enabled) return false;
+        for (int i = 0; i < inputs.Count; i++) if (inputs[i] is { RequiresGrad: true }) return true;
+        return false;
+    }
+
+    /// <summary>True when an op over these inputs must record a node (a collection expression binds here and allocates nothing).</summary>
+    public static bool IsRecording(ReadOnlySpan<Tensor?> inputs)
+    {
+        if (!GradMode.Enabled) return false;
         foreach (var t in inputs) if (t is { RequiresGrad: true }) return true;
         return false;
     }
@@ -96,10 +104,19 @@ public static class Autograd
             }
         }
 
+        // The collections come from a per-thread cache and go back cleared (capacity kept), so a steady-state training step
+        // builds its graph walk without allocating; a nested Run (a node whose backward calls Grad) rents its own set.
+        var scratch = RunScratch.Rent();
+        try { return Run(outputs, seeds, targets, createGraph, retainGraph, api, scratch); }
+        finally { RunScratch.Return(scratch); }
+    }
+
+    private static Tensor?[]? Run(Tensor[] outputs, Tensor[] seeds, Tensor[]? targets, bool createGraph, bool retainGraph, string api, RunScratch scratch)
+    {
+        var nodes = scratch.Nodes;
+        var seen = scratch.Seen;
+        var stack = scratch.Stack;
         // Collect the graph below the outputs and check that it is still alive.
-        var nodes = new List<Node>();
-        var seen = new HashSet<Node>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<Node>();
         foreach (var o in outputs) if (o.GradFn is { } n && seen.Add(n)) stack.Push(n);
         while (stack.Count > 0)
         {
@@ -111,7 +128,7 @@ public static class Autograd
             foreach (var t in n.Inputs)
                 if (t?.GradFn is { } p && seen.Add(p)) stack.Push(p);
         }
-        nodes.Sort((a, b) => b.Sequence.CompareTo(a.Sequence));
+        nodes.Sort(static (a, b) => b.Sequence.CompareTo(a.Sequence));
 
         Dictionary<Tensor, int>? targetIndex = null;
         Dictionary<Node, int>? targetNode = null;
@@ -142,7 +159,7 @@ public static class Autograd
                 if (targetIndex.TryGetValue(outputs[i], out var ti)) results[ti] = Accumulate(results[ti], seeds[i]);
         }
 
-        var pending = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
+        var pending = scratch.Pending;
         for (int i = 0; i < outputs.Length; i++)
         {
             if (outputs[i].GradFn is { } n) pending[n] = pending.TryGetValue(n, out var g0) ? Accumulate(g0, seeds[i]) : seeds[i];
@@ -153,7 +170,7 @@ public static class Autograd
         // step's peak holds the forward activations plus the live gradients rather than every gradient of the step.
         bool releaseEarly = targets == null && !createGraph && !retainGraph;
         // Likewise each saved activation goes back once the last node that reads it has run.
-        var readers = releaseEarly ? SavedTensors.CountReaders(nodes) : null;
+        var readers = releaseEarly ? SavedTensors.CountReaders(nodes, scratch.Readers) : null;
         using (StepArena.EnterBackward())
         using (GradMode.Set(createGraph))
         {
@@ -164,9 +181,12 @@ public static class Autograd
                 if (needed != null && !needed.Contains(node)) continue;
 
                 long profileStart = Diagnostics.OpProfiler.Enabled ? Diagnostics.OpProfiler.BeginBackward() : 0;
-                var inputGrads = node.Backward(g);
+                // A node that can add its input gradient straight into a buffer the backward owns does so (no temporary, one
+                // pass); its gradient is then already where it belongs and nothing is left to distribute.
+                bool accumulatedInPlace = !createGraph && GradAccumulation.TryAccumulateInPlace(node, g, pending, seeds, results, leavesGetGrad: targets == null);
+                var inputGrads = accumulatedInPlace ? [] : node.Backward(g);
                 if (profileStart != 0) Diagnostics.OpProfiler.EndBackward(node.OpName, profileStart);
-                if (inputGrads.Length != node.Inputs.Length)
+                if (!accumulatedInPlace && inputGrads.Length != node.Inputs.Length)
                     throw new InvalidOperationException($"Backward of '{node.OpName}' returned {inputGrads.Length} gradients for {node.Inputs.Length} inputs.");
                 for (int i = 0; i < inputGrads.Length; i++)
                 {
@@ -201,6 +221,31 @@ public static class Autograd
         return results;
     }
 
+    // The working collections of one Run, reused across steps (cleared with their capacity kept).
+    private sealed class RunScratch
+    {
+        [ThreadStatic] private static Stack<RunScratch>? _free;
+
+        public readonly List<Node> Nodes = [];
+        public readonly HashSet<Node> Seen = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<Node> Stack = new();
+        public readonly Dictionary<Node, Tensor> Pending = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Tensor, int> Readers = new(ReferenceEqualityComparer.Instance);
+
+        public static RunScratch Rent() => _free is { Count: > 0 } free ? free.Pop() : new RunScratch();
+
+        public static void Return(RunScratch scratch)
+        {
+            // Cleared so that the cache holds no tensor or node of a finished step.
+            scratch.Nodes.Clear();
+            scratch.Seen.Clear();
+            scratch.Stack.Clear();
+            scratch.Pending.Clear();
+            scratch.Readers.Clear();
+            (_free ??= new Stack<RunScratch>()).Push(scratch);
+        }
+    }
+
     private static Tensor Accumulate(Tensor? acc, Tensor g) => acc == null ? g : F.Add(acc, g);
 
     // Releases a backward temporary once nothing will read it again: it must belong to the step arena (so no caller holds it), not
@@ -218,7 +263,7 @@ public static class Autograd
     {
         if (leaf.Grad == null || leaf.Grad.IsReleased)
         {
-            leaf.Grad = createGraph ? g : g.Detach();
+            leaf.Grad = createGraph ? g : g.DetachPersistent();
             return;
         }
         if (createGraph) { leaf.Grad = F.Add(leaf.Grad, g); return; }

@@ -41,11 +41,12 @@ internal static class SavedTensors
         }
     }
 
-    /// <summary>How many nodes of <paramref name="nodes"/> read each step-owned tensor, or null when a node is opaque.</summary>
-    public static Dictionary<Tensor, int>? CountReaders(List<Node> nodes)
+    /// <summary>How many nodes of <paramref name="nodes"/> read each step-owned tensor, counted into <paramref name="readers"/>
+    /// (cleared first), or null when a node is opaque.</summary>
+    public static Dictionary<Tensor, int>? CountReaders(List<Node> nodes, Dictionary<Tensor, int> readers)
     {
         foreach (var n in nodes) if (!IsTransparent(n)) return null;
-        var readers = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        readers.Clear();
         foreach (var n in nodes)
             ForEach(n, ref readers, static (Tensor t, ref Dictionary<Tensor, int> r) =>
             {

@@ -22,7 +22,11 @@ internal static class StepArena
     }
 
     /// <summary>Marks the thread as running backward until the returned scope is disposed.</summary>
-    public static BackwardScope EnterBackward()
+    public static BackwardScope EnterBackward() => OwnOutputs();
+
+    /// <summary>Makes new op outputs belong to the arena until the returned scope is disposed, even with grad mode off: for a
+    /// fused op that runs a sub-op without recording while its own outputs must still be step-owned.</summary>
+    public static BackwardScope OwnOutputs()
     {
         _backwardDepth++;
         return default;

@@ -82,6 +82,84 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// Implicit-GEMM convolution: C = op(A)·op(B) + beta·C where op(B) is the im2col matrix of <paramref name="image"/>
+    /// [C,H,W] (or of several images side by side, see <see cref="Im2ColView"/>) (<paramref name="colTransposed"/> false: [C·R·S, P·Q], the forward form) or its transpose ([P·Q, C·R·S], the
+    /// backward-weight form), built panel by panel inside the GEMM's packing and never written out. Bit-identical to
+    /// <see cref="Sgemm"/> on the explicit im2col matrix, and likewise for any <see cref="Parallelism.Threads"/>.
+    /// </summary>
+    internal static unsafe void SgemmIm2Col(Transpose ta, int m, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> image,
+        in Im2ColView geometry, bool colTransposed, float beta, Span<float> c, int ldc)
+    {
+        int n = colTransposed ? geometry.Rows : geometry.Cols, k = colTransposed ? geometry.Cols : geometry.Rows;
+        if (geometry.Images < 1 || (geometry.Images > 1 && geometry.ImageStride < (long)geometry.C * geometry.H * geometry.W))
+            throw new ArgumentException($"Gemm: implicit im2col needs at least one image and images that do not overlap, got {geometry.Images} image(s) {geometry.ImageStride} elements apart.");
+        long planes = (long)(geometry.Images - 1) * geometry.ImageStride + (long)geometry.C * geometry.H * geometry.W;
+        if (image.Length < planes)
+            throw new ArgumentException($"Gemm: the images for implicit im2col are {geometry.Images}×[{geometry.C},{geometry.H},{geometry.W}] and need {planes} elements, but the span has {image.Length}.");
+        CheckOperand("A", ta == Transpose.No ? m : k, ta == Transpose.No ? k : m, lda, a.Length, ta);
+        CheckOperand("C", m, n, ldc, c.Length, Transpose.No);
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            ScaleC(c, m, n, ldc, beta);
+            return;
+        }
+        fixed (float* pa = a)
+        fixed (float* px = image)
+        fixed (float* pc = c)
+        {
+            var view = geometry;
+            view.X = px;
+            var problem = new GemmProblem
+            {
+                M = m, N = n, K = k, TransA = ta == Transpose.Yes, Alpha = 1f, Beta = beta, A = pa, C = pc, Lda = lda, Ldc = ldc,
+                BSource = colTransposed ? BOperand.Im2ColTransposed : BOperand.Im2Col, Im2Col = view,
+            };
+            GemmDriver.Run(ActiveKernel, problem);
+        }
+    }
+
+    /// <summary>
+    /// Stride-1 backward-data as an implicit forward convolution: C [Cin, cols] = w'·col(image) + beta·C where
+    /// w'[c, (k,t)] = w[k, c, T−1−t] are the weights w [K,Cin,R,S] flipped and transposed (read so while packing; never
+    /// copied) and <paramref name="geometry"/> describes gy's images as the input of that convolution (K channels, padding
+    /// dilation·(R−1) − padding).
+    /// </summary>
+    internal static unsafe void SgemmIm2ColFlippedWeights(ReadOnlySpan<float> weights, int outChannels, int inChannels, ReadOnlySpan<float> image,
+        in Im2ColView geometry, float beta, Span<float> c, int ldc)
+    {
+        int taps = geometry.R * geometry.S;
+        if (geometry.C != outChannels)
+            throw new ArgumentException($"Gemm: flipped weights have {outChannels} output channels but the implicit im2col image has {geometry.C} channels.");
+        if (weights.Length < (long)outChannels * inChannels * taps)
+            throw new ArgumentException($"Gemm: weights [{outChannels},{inChannels},{geometry.R},{geometry.S}] need {(long)outChannels * inChannels * taps} elements, but the span has {weights.Length}.");
+        if (geometry.Images < 1 || (long)(geometry.Images - 1) * geometry.ImageStride + (long)geometry.C * geometry.H * geometry.W > image.Length)
+            throw new ArgumentException($"Gemm: the images for implicit im2col ({geometry.Images}×[{geometry.C},{geometry.H},{geometry.W}]) do not fit the span of {image.Length}.");
+        int m = inChannels, n = geometry.Cols, k = geometry.Rows;
+        CheckOperand("C", m, n, ldc, c.Length, Transpose.No);
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            ScaleC(c, m, n, ldc, beta);
+            return;
+        }
+        fixed (float* pw = weights)
+        fixed (float* px = image)
+        fixed (float* pc = c)
+        {
+            var view = geometry;
+            view.X = px;
+            var problem = new GemmProblem
+            {
+                M = m, N = n, K = k, Alpha = 1f, Beta = beta, A = pw, C = pc, Lda = k, Ldc = ldc,
+                ASource = AOperand.FlippedWeights, FlippedWeights = new FlippedWeightsShape { K = outChannels, C = inChannels, Taps = taps },
+                BSource = BOperand.Im2Col, Im2Col = view,
+            };
+            GemmDriver.Run(ActiveKernel, problem);
+        }
+    }
+
     /// <summary>Float64 GEMM (references and gradient checks).</summary>
     public static void Dgemm(Transpose ta, Transpose tb, int m, int n, int k, double alpha, ReadOnlySpan<double> a, int lda,
         ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc)

@@ -46,11 +46,17 @@ public static class Im2Col
 
     /// <summary>Folds col [C·R·S, rows·Q] of output rows [<paramref name="p0"/>, p0 + <paramref name="rows"/>) back into x
     /// [C,H,W] (at <paramref name="xOffset"/>), adding each tap to the input element it read; taps in the padding are dropped.
-    /// With <paramref name="clear"/> the planes are zeroed first (the first band of an image).</summary>
+    /// With <paramref name="clear"/> the planes are zeroed first (the first band of an image). The band's columns may sit
+    /// inside a wider matrix (several images side by side): they start at <paramref name="colOffset"/> in each row of
+    /// <paramref name="colStride"/> elements (0: rows·Q, the band alone).</summary>
     public static void Fold<T>(T[] col, T[] x, int xOffset, int channels, int height, int width, int kernelH, int kernelW,
-        int outW, int p0, int rows, int stride, int padding, int dilation, bool clear) where T : unmanaged, IFloatingPointIeee754<T>
+        int outW, int p0, int rows, int stride, int padding, int dilation, bool clear, int colOffset = 0, int colStride = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int plane = height * width, cols = rows * outW, taps = kernelH * kernelW;
+        int ld = colStride == 0 ? cols : colStride;
+        if (ld < cols || colOffset < 0 || colOffset + cols > ld)
+            throw new ArgumentException($"Im2Col.Fold: a band of {cols} columns at offset {colOffset} does not fit rows of {ld} elements.");
         Parallelism.For(0, channels, MinChannelsPerThread(taps * cols), (c0, c1) =>
         {
             for (int c = c0; c < c1; c++)
@@ -60,7 +66,7 @@ public static class Im2Col
                 for (int r = 0; r < kernelH; r++)
                 for (int s = 0; s < kernelW; s++)
                 {
-                    var row = col.AsSpan(((c * kernelH + r) * kernelW + s) * cols, cols);
+                    var row = col.AsSpan(((c * kernelH + r) * kernelW + s) * ld + colOffset, cols);
                     int dw = s * dilation - padding;
                     var (qLo, qHi) = ValidColumns(dw, width, outW, stride);
                     if (qHi == qLo) continue;

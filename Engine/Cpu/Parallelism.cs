@@ -9,6 +9,10 @@ public interface IParallelWork
     void Execute(int part, int parts);
 }
 
+/// <summary>The body of <see cref="Parallelism.For{TState}"/>: processes [<paramref name="start"/>, <paramref name="end"/>) reading
+/// its inputs from <paramref name="state"/> (shared by the concurrent parts, so read-only).</summary>
+public delegate void RangeBody<TState>(in TState state, int start, int end);
+
 /// <summary>
 /// How many threads CPU kernels use (<c>--threads</c>) and the persistent worker threads that run them. Work is split into
 /// contiguous ranges, one per thread, so results do not depend on scheduling; reductions that cross ranges combine partial
@@ -50,6 +54,36 @@ public static class Parallelism
         finally { work.Body = null; }
     }
 
+    /// <summary>
+    /// As <see cref="For(int, int, int, Action{int, int})"/>, with the body's inputs passed as <paramref name="state"/> instead of
+    /// captured: with a <c>static</c> lambda the call allocates nothing (a capturing lambda allocates a closure and a delegate
+    /// per call, which in a training step adds up to hundreds of KB of garbage). Parts run concurrently and share the state, so
+    /// the body must treat it as read-only.
+    /// </summary>
+    public static void For<TState>(int start, int end, int minChunk, in TState state, RangeBody<TState> body)
+    {
+        int n = end - start;
+        if (n <= 0) return;
+        int parts = Math.Min(_threads, Math.Max(1, n / Math.Max(1, minChunk)));
+        if (parts <= 1 || !Pool.TryEnter())
+        {
+            body(in state, start, end);
+            return;
+        }
+        var work = StateRangeWork<TState>.ForThisThread();
+        work.Start = start;
+        work.Count = n;
+        work.State = state;
+        work.Body = body;
+        try { Pool.RunEntered(work, parts); }
+        finally
+        {
+            // Drop the references the state holds (arrays, tensors) so the cached work object keeps nothing alive.
+            work.Body = null;
+            work.State = default!;
+        }
+    }
+
     /// <summary>Runs <paramref name="work"/> as <paramref name="parts"/> parts (capped at <see cref="Threads"/>; the cap
     /// is what <see cref="IParallelWork.Execute"/> receives as its part count). Returns when every part has finished;
     /// the first exception a part throws is rethrown here.</summary>
@@ -64,6 +98,26 @@ public static class Parallelism
             return;
         }
         Pool.RunEntered(work, parts);
+    }
+
+    /// <summary>Adapts a range body with state to <see cref="IParallelWork"/>; one cached instance per state type and calling thread
+    /// (a region entered from inside a body runs inline, so the instance is never used by two regions at once).</summary>
+    private sealed class StateRangeWork<TState> : IParallelWork
+    {
+        [ThreadStatic] private static StateRangeWork<TState>? _cached;
+
+        public int Start, Count;
+        public TState State = default!;
+        public RangeBody<TState>? Body;
+
+        public static StateRangeWork<TState> ForThisThread() => _cached ??= new StateRangeWork<TState>();
+
+        public void Execute(int part, int parts)
+        {
+            int s = Start + (int)((long)Count * part / parts);
+            int e = Start + (int)((long)Count * (part + 1) / parts);
+            if (e > s) Body!(in State, s, e);
+        }
     }
 
     /// <summary>Adapts a range body to <see cref="IParallelWork"/>; one cached instance per calling thread.</summary>

@@ -128,11 +128,24 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
     {
         EnsureCurrent();
         KernelLaunchLog.Before(function, grid, block, sharedBytes);
+        var timer = KernelTimer;
+        var interval = timer?.Begin(function.Name);
         Check(CudaDriverNative.cuLaunchKernel(function.Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, sharedBytes, IntPtr.Zero, args, null),
             "cuLaunchKernel", $"{function.Name}, grid={grid}, block={block}, shared={sharedBytes}");
+        if (interval != null) timer!.End(function.Name, interval);
         if (KernelLaunchLog.Enabled) Synchronize();
         KernelLaunchLog.After(function);
     }
+
+    /// <inheritdoc />
+    public override IDeviceInterval CreateInterval()
+    {
+        EnsureCurrent();
+        return new CudaEventInterval(this);
+    }
+
+    /// <inheritdoc />
+    public override string IntervalClock => "CUDA events on the default stream";
 
     /// <inheritdoc />
     protected internal override ulong RawAllocate(long bytes)

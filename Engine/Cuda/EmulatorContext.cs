@@ -76,10 +76,19 @@ public sealed unsafe class EmulatorContext : GpuContext, IKernelLauncher
     public void Launch(KernelFunction function, Dim3 grid, Dim3 block, uint sharedBytes, void** args)
     {
         KernelLaunchLog.Before(function, grid, block, sharedBytes);
+        var timer = KernelTimer;
+        var interval = timer?.Begin(function.Name);
         Check(EmulatorNative.astmt_emu_launch(function.Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, sharedBytes, args),
             "astmt_emu_launch", $"{function.Name}, grid={grid}, block={block}, shared={sharedBytes}");
+        if (interval != null) timer!.End(function.Name, interval);
         KernelLaunchLog.After(function);
     }
+
+    /// <inheritdoc />
+    public override IDeviceInterval CreateInterval() => new HostInterval();
+
+    /// <inheritdoc />
+    public override string IntervalClock => "host clock (the emulator runs each launch to completion on the CPU: these times say nothing about a GPU)";
 
     /// <inheritdoc />
     protected internal override ulong RawAllocate(long bytes) => (ulong)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 1), 256);

@@ -26,6 +26,16 @@ public abstract unsafe class GpuContext : IDisposable
     /// <summary>Most blocks a grid-stride launch uses: the loop covers the rest. Many on a GPU, few on the emulator.</summary>
     public abstract int MaxGridStrideBlocks { get; }
 
+    /// <summary>A new interval for timing work on this context (<see cref="IntervalClock"/> says what it measures with).</summary>
+    public abstract IDeviceInterval CreateInterval();
+
+    /// <summary>What <see cref="CreateInterval"/>'s intervals measure with, for reports.</summary>
+    public abstract string IntervalClock { get; }
+
+    /// <summary>When set, the launcher times every kernel launch with it (<c>Astmt.Bench --kernels</c>); null (the default) costs
+    /// one field read per launch.</summary>
+    public KernelTimer? KernelTimer { get; set; }
+
     /// <summary>Allocates device memory directly (the allocator calls this on a cache miss).</summary>
     protected internal abstract ulong RawAllocate(long bytes);
 

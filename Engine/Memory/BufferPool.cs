@@ -93,16 +93,21 @@ public static class BufferPool
     /// </summary>
     public static long CollectThresholdBytes { get; set; } = 512L << 20;
 
+    /// <summary>Misses of arrays smaller than this never induce the <see cref="CollectThresholdBytes"/> collection (the size at
+    /// which the runtime puts arrays on the large-object heap, outside the gen0 budget that triggers ordinary collections).</summary>
+    public const long InducedCollectMinBytes = 85_000;
+
     /// <summary>
-    /// Bytes of tensors created outside a graph (no-grad evaluation, inference) after which the next such tensor first runs a
-    /// GC. Those tensors have no owner that frees them at a known point: they return through the finalizer, so without this an
-    /// eval-mode forward pass would hold every intermediate until the GC happened to run (several GB at 288×384).
+    /// Bytes of host tensors that neither a step arena nor an inference scope owns (no-grad ops outside a module forward,
+    /// factory tensors) after which the next such tensor first runs a GC. Those tensors have no owner that frees them at a known
+    /// point: they return through the finalizer, so without this a no-grad loop written outside any module would hold every
+    /// intermediate until the GC happened to run. Inside a module forward the inference scope frees them; this is the safety net.
     /// </summary>
     public static long UnownedCollectThresholdBytes { get; set; } = 256L << 20;
 
     private static long _unownedSinceCollect;
 
-    /// <summary>Called before a host tensor that no step arena owns rents <paramref name="bytes"/>: collects when the
+    /// <summary>Called before a host tensor that no step arena or inference scope owns rents <paramref name="bytes"/>: collects when the
     /// unowned bytes since the last collection pass <see cref="UnownedCollectThresholdBytes"/>.</summary>
     internal static void BeforeUnownedRent(long bytes)
     {
@@ -118,27 +123,42 @@ public static class BufferPool
         if (length == 0) return [];
         long bytes = (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         T[]? array = TryTake<T>(length, bytes);
-        if (array == null && Interlocked.Read(ref _createdSinceCollect) > CollectThresholdBytes)
+        // A small miss (typically a caller-owned scalar such as the loss a Backward handed over, waiting for its finalizer) does
+        // not justify a full blocking collection: creating it costs less, and the ordinary collections reclaim such tensors.
+        if (array == null && bytes >= InducedCollectMinBytes && Interlocked.Read(ref _createdSinceCollect) > CollectThresholdBytes)
         {
             Interlocked.Exchange(ref _createdSinceCollect, 0);
             GC.Collect();
             GC.WaitForPendingFinalizers();
             array = TryTake<T>(length, bytes);
         }
-        if (array == null)
-        {
-            // Released pages first, so the new array's pages are not resident on top of the idle ones it displaces.
-            if (bytes >= MinReleaseBytes) lock (Gate) ReleaseIdlePages(bytes);
-            array = GC.AllocateUninitializedArray<T>(length, pinned: true);
-            if (bytes >= HugePageMinBytes && UseHugePages) PageRelease.AdviseHugePages(array);
-            Interlocked.Add(ref _createdBytes, bytes);
-            Interlocked.Add(ref _createdSinceCollect, bytes);
-            Interlocked.Increment(ref _arraysCreated);
-            if (clear) Array.Clear(array);
-            AddRented(bytes);
-            return array;
-        }
+        if (array == null) return Create<T>(length, bytes, clear);
         if (clear) Array.Clear(array);
+        return array;
+    }
+
+    /// <summary>
+    /// Creates a new array of <paramref name="length"/> elements, counted as rented, without taking a pooled one. For state that
+    /// lives across steps and is created during the first one (a leaf's gradient, optimizer moments): taking a pooled array would
+    /// leave the next step short of the temporary it returned, so the pool would only reach its steady state a step later.
+    /// </summary>
+    public static T[] RentNew<T>(int length, bool clear) where T : unmanaged
+    {
+        if (length == 0) return [];
+        return Create<T>(length, (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), clear);
+    }
+
+    private static T[] Create<T>(int length, long bytes, bool clear) where T : unmanaged
+    {
+        // Released pages first, so the new array's pages are not resident on top of the idle ones it displaces.
+        if (bytes >= MinReleaseBytes) lock (Gate) ReleaseIdlePages(bytes);
+        var array = GC.AllocateUninitializedArray<T>(length, pinned: true);
+        if (bytes >= HugePageMinBytes && UseHugePages) PageRelease.AdviseHugePages(array);
+        Interlocked.Add(ref _createdBytes, bytes);
+        Interlocked.Add(ref _createdSinceCollect, bytes);
+        Interlocked.Increment(ref _arraysCreated);
+        if (clear) Array.Clear(array);
+        AddRented(bytes);
         return array;
     }
 

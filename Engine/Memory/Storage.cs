@@ -37,12 +37,25 @@ public sealed class Storage
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
+    /// <summary>Host storage of <paramref name="length"/> elements in a newly created array (<see cref="BufferPool.RentNew{T}"/>),
+    /// for state that lives across steps; it returns to the pool like any other when released.</summary>
+    public static Storage RentHostNew(DType dtype, int length, bool clear) => dtype switch
+    {
+        DType.Float32 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<float>(length, clear), null),
+        DType.Float64 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<double>(length, clear), null),
+        DType.Int64 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<long>(length, clear), null),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+    };
+
     /// <summary>Wraps a device buffer that a backend allocated.</summary>
     public static Storage FromDevice(DType dtype, Device device, int length, IDeviceBuffer buffer) =>
         new(dtype, device, length, null, buffer);
 
     /// <summary>Adds a reference (a new view).</summary>
     public void AddRef() => Interlocked.Increment(ref _refCount);
+
+    /// <summary>True while more than one tensor (a view) holds this storage: writing through one would change what another reads.</summary>
+    internal bool IsShared => Volatile.Read(ref _refCount) > 1;
 
     /// <summary>True once every reference has been released.</summary>
     public bool IsReleased => Volatile.Read(ref _refCount) <= 0;

@@ -153,7 +153,9 @@ public abstract class Module
     public Module Train(bool mode = true)
     {
         Training = mode;
-        foreach (var child in Children()) child.Train(mode);
+        // Straight over the registered children rather than Children(), so the Train() of every step allocates no iterators (a
+        // child registered under two names is set twice, which is harmless).
+        foreach (var (_, child) in _modules) child?.Train(mode);
         return this;
     }
 
@@ -285,11 +287,27 @@ public abstract class Module
     public override string ToString() => $"{TypeName}({ParameterCount():N0} parameters)";
 }
 
-/// <summary>A module with one typed forward function (PyTorch's <c>forward</c>).</summary>
+/// <summary>A module with one typed forward function: callers use <see cref="Forward"/> (PyTorch's <c>__call__</c>), subclasses
+/// implement <see cref="ForwardCore"/> (PyTorch's <c>forward</c>).</summary>
 /// <typeparam name="TInput">What the module takes.</typeparam>
 /// <typeparam name="TOutput">What it returns.</typeparam>
 public abstract class Module<TInput, TOutput> : Module
 {
-    /// <summary>Runs the module.</summary>
-    public abstract TOutput Forward(TInput input);
+    /// <summary>
+    /// Runs the module. With grad mode off (evaluation, inference) the call is a frame of the <see cref="Autograd.InferenceScope"/>:
+    /// the tensors its ops create and its result does not hold go back to the pool when it returns, so a plain no-grad inference
+    /// loop needs neither <c>using</c> nor the GC. The result belongs to the caller (<see cref="Tensor.Dispose"/> or the finalizer).
+    /// </summary>
+    public TOutput Forward(TInput input)
+    {
+        if (!Autograd.InferenceScope.TryEnter(out var frame)) return ForwardCore(input);
+        TOutput output;
+        try { output = ForwardCore(input); }
+        catch { Autograd.InferenceScope.Abandon(frame); throw; }
+        Autograd.InferenceScope.Exit(frame, output);
+        return output;
+    }
+
+    /// <summary>The module's computation (PyTorch's <c>forward</c>). Call child modules through their <see cref="Forward"/>.</summary>
+    protected abstract TOutput ForwardCore(TInput input);
 }

@@ -11,4 +11,13 @@ public partial interface IDeviceOps
     /// <summary>y = f(a, b) elementwise for one <see cref="F.PairKind"/>; a, b and y are dense and of equal shape.</summary>
     void Pair(F.PairKind kind, Tensor a, Tensor b, Tensor y) =>
         throw DeviceKernelMissing.Error("pair/" + kind, a);
+
+    /// <summary>y = x converted elementwise between float32 and Int64 (to Int64 truncating toward zero, as the host's cast);
+    /// x and y are dense and of equal shape.</summary>
+    void Convert(Tensor x, Tensor y) =>
+        throw DeviceKernelMissing.Error($"convert {x.DType} to {y.DType}", x);
+
+    /// <summary>t += <paramref name="value"/> for a dense Int64 tensor (batch norm's step counter), without a host round trip.</summary>
+    void AddScalarInt64(Tensor t, long value) =>
+        throw DeviceKernelMissing.Error("add_scalar_i64", t);
 }

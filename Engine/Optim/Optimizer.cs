@@ -152,7 +152,9 @@ public abstract class Optimizer
     protected abstract void Update(ParamGroup group, Tensor param, Tensor grad, ParameterState state);
 
     /// <summary>A zero-filled buffer shaped and typed like <paramref name="param"/>, on its device (state stays where the update runs).</summary>
-    protected static Tensor NewBuffer(Tensor param) => Tensor.Zeros(param.Shape, param.DType, param.Device);
+    /// <remarks>Made with <see cref="Tensor.NewPersistent"/>: state created during the first step must not take the pool's arrays
+    /// that the next step's temporaries need again.</remarks>
+    protected static Tensor NewBuffer(Tensor param) => Tensor.NewPersistent(param.Shape, param.DType, param.Device, clear: true);
 
     // ------------------------------------------------------------------ state dict
 

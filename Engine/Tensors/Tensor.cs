@@ -66,6 +66,15 @@ public sealed partial class Tensor : IDisposable
     /// <summary>True when the step arena owns this tensor (it is released when the graph is freed).</summary>
     internal bool InArena { get; set; }
 
+    /// <summary>True while an <see cref="InferenceScope"/> owns this tensor (a no-grad op output inside a module's forward).</summary>
+    internal bool InScope { get; set; }
+
+    /// <summary>Depth of the inference-scope frame that owns this tensor.</summary>
+    internal int ScopeDepth { get; set; }
+
+    /// <summary>Set by <see cref="InferenceScope"/> on the tensors a frame returns.</summary>
+    internal int ScopeStamp { get; set; }
+
     /// <summary>True once <see cref="Retain"/> was called: the tensor outlives the release of its step.</summary>
     public bool IsRetained { get; private set; }
 
@@ -164,23 +173,25 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>Allocates the output of an op: owned by the step arena while a graph is being recorded.</summary>
     internal static Tensor NewOutput(int[] shape, DType dtype, Device device, bool clear = false) =>
-        Allocate(shape, dtype, device, clear, arena: StepArena.ShouldOwnOutputs);
+        Allocate(shape, dtype, device, clear, arena: StepArena.ShouldOwnOutputs, scoped: InferenceScope.IsOpen);
 
     /// <summary>Allocates an op output shaped and typed like <paramref name="like"/>.</summary>
     internal static Tensor NewOutputLike(Tensor like, bool clear = false) =>
         NewOutput((int[])like.Shape.Clone(), like.DType, like.Device, clear);
 
-    private static Tensor Allocate(int[] shape, DType dtype, Device device, bool clear, bool arena)
+    private static Tensor Allocate(int[] shape, DType dtype, Device device, bool clear, bool arena, bool scoped = false)
     {
         foreach (var d in shape)
             if (d < 0) throw new ArgumentException($"Negative dimension in shape [{string.Join('x', shape)}].");
         int n = ShapeUtil.Numel(shape);
-        if (!arena && device.IsCpu) BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
+        scoped &= !arena;
+        if (!arena && !scoped && device.IsCpu) BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
         Storage storage = device.IsCpu
             ? Storage.RentHost(dtype, n, clear)
             : DeviceRegistry.Get(device).Allocate(dtype, n, clear);
         var t = new Tensor(storage, shape, ShapeUtil.ContiguousStrides(shape), 0, addRef: false);
         if (arena) StepArena.Register(t);
+        else if (scoped) InferenceScope.Register(t);
         return t;
     }
 
@@ -189,6 +200,7 @@ public sealed partial class Tensor : IDisposable
     {
         var v = new Tensor(Storage, shape, strides, offset, addRef: true);
         if (StepArena.ShouldOwnOutputs) StepArena.Register(v);
+        else if (InferenceScope.IsOpen) InferenceScope.Register(v);
         return v;
     }
 
@@ -303,10 +315,18 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
-    /// <summary>Converts the elements to <paramref name="dtype"/> (a new host tensor owned by the caller).</summary>
+    /// <summary>Converts the elements to <paramref name="dtype"/>: a new tensor owned by the caller, on this tensor's device for
+    /// float32 ↔ Int64 on a device (label maps stay where they are), else on the host.</summary>
     public Tensor To(DType dtype)
     {
         if (dtype == DType) return this;
+        if (!Device.IsCpu && DType is (DType.Float32 or DType.Int64) && dtype is (DType.Float32 or DType.Int64))
+        {
+            var source = IsContiguous ? this : ContiguousCopy();
+            var converted = Allocate((int[])Shape.Clone(), dtype, Device, clear: false, arena: false);
+            Ops.DeviceOps.For(source).Convert(source, converted);
+            return converted;
+        }
         var values = ToDoubleArray();
         var t = Allocate((int[])Shape.Clone(), dtype, Engine.Device.Cpu, clear: false, arena: false);
         switch (dtype)
@@ -321,6 +341,26 @@ public sealed partial class Tensor : IDisposable
 
 public sealed partial class Tensor
 {
+    /// <summary>A new caller-owned tensor for state that lives across steps (a leaf's gradient, optimizer moments). On the host its
+    /// array is newly created rather than taken from the pool, so creating such state during the first step does not take the
+    /// arrays that step's temporaries returned and the next step needs again (see <see cref="BufferPool.RentNew{T}"/>).</summary>
+    internal static Tensor NewPersistent(ReadOnlySpan<int> shape, DType dtype, Device device, bool clear)
+    {
+        if (!device.IsCpu) return clear ? Zeros(shape, dtype, device) : Empty(shape, dtype, device);
+        var owned = shape.ToArray();
+        int n = ShapeUtil.Numel(owned);
+        BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
+        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, ShapeUtil.ContiguousStrides(owned), 0, addRef: false);
+    }
+
+    /// <summary>As <see cref="Detach"/>, into a tensor made by <see cref="NewPersistent"/>.</summary>
+    internal Tensor DetachPersistent()
+    {
+        var t = NewPersistent(Shape, DType, Device, clear: false);
+        t.CopyFrom(this);
+        return t;
+    }
+
     internal void SetProducer(Autograd.Node node)
     {
         GradFn = node;

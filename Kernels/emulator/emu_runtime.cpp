@@ -1,22 +1,32 @@
 // The emulator's runtime: kernel registry, launch entry shaped like cuLaunchKernel, and the block scheduler.
 //
-// Each block runs on one OS thread; its CUDA threads are ucontext fibers. A fiber runs until it reaches a barrier
-// (__syncthreads, or a warp collective) or returns; when no fiber can run, the scheduler releases the barrier every live
-// thread of its scope has reached. Returned threads count as arrived. If nothing can run and no barrier can be released,
-// the launch fails with a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be
-// real atomics and shared memory is per OS thread (see emu_shim.h).
-// Switching: makecontext/swapcontext start a fiber on its own stack; every later switch is _setjmp/_longjmp, which, unlike
-// swapcontext, makes no signal-mask system call (a launch switches hundreds of thousands of times).
+// Each block runs on one OS thread; its CUDA threads are fibers. A fiber runs until it reaches a barrier (__syncthreads, or
+// a warp collective) or returns; when no fiber can run, the scheduler releases the barrier every live thread of its scope
+// has reached. Returned threads count as arrived. If nothing can run and no barrier can be released, the launch fails with
+// a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be real atomics and shared
+// memory is per OS thread (see emu_shim.h).
+//
+// Cost (what a launch pays beyond the kernel's own work; the MTAN emulator step test went from ~50 s to ~15 s):
+// - Fibers are persistent. A fiber that finishes its CUDA thread parks at the top of fiber_loop and the next block (or
+//   launch) resumes it there, so a fiber context is made once per fiber per OS thread. Before, every CUDA thread of every
+//   block paid getcontext + makecontext + swapcontext (two signal-mask system calls): ~32k system calls per 64-block launch.
+// - The OS threads are a persistent pool (the launching thread is one of them) and each keeps its fibers' stacks, so a
+//   launch creates no thread and allocates no stack (before: a thread per core and 64 KiB per CUDA thread per launch).
+// - On x86-64 a switch is astmt_emu_switch: push the six callee-saved registers, swap stack pointers, pop. glibc's
+//   _setjmp/_longjmp (the portable fallback) cost several times more: pointer mangling, __sigjmp_save and
+//   __pthread_cleanup_upto on every jump, and a block switches twice per thread per barrier.
+// - A CUDA thread finds its state (threadIdx, blockIdx, its fiber) at the bottom of its own stack (FiberView in emu_shim.h),
+//   not through thread_local variables, which in a shared library cost a __tls_get_addr call per access.
+// - One pass over the block per scheduling round finds both the barriers to release and whether the block is done.
 // longjmp between fiber stacks is what we want; the fortified variant would reject it as an "uninitialized stack frame".
 #undef _FORTIFY_SOURCE
 #include "emu_shim.h"
 #include <algorithm>
+#include <condition_variable>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,24 +38,27 @@ enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 
 struct Fiber
 {
-    uint3 tid;
     int linear = 0;
     State state = State::Ready;
     unsigned warpMask = 0;
-    bool started = false;
-    jmp_buf jump;
-    ucontext_t ctx;
+    /// True once the fiber has a context of its own: parked at the top of fiber_loop between threads (or, after a failed
+    /// launch, abandoned mid-kernel, which is why a failure resets it).
+    bool entered = false;
+    void* sp = nullptr; // x86-64: the saved stack pointer while the fiber is switched out
     char* stack = nullptr;
 };
 
-thread_local Fiber* tls_fiber = nullptr;
-thread_local uint3 tls_block_idx;
-thread_local uint3 tls_block_dim;
-thread_local uint3 tls_grid_dim;
+/// The portable fallback's contexts, kept out of Fiber so that the scheduler's passes over a block's fibers read a few
+/// cache lines rather than one ~1 KiB ucontext per thread.
+struct FallbackContext
+{
+    jmp_buf jump;   // where the fiber continues
+    ucontext_t ctx; // the context a fresh fiber starts from
+};
 
 namespace {
 
-constexpr size_t StackBytes = 64 * 1024;
+constexpr size_t StackBytes = FiberStackBytes;
 
 struct KernelEntry { std::string name; void* fn; Trampoline trampoline; };
 
@@ -74,76 +87,193 @@ struct Launch
     unsigned long long seed;
 };
 
-/// Per OS thread: the fibers of the block it runs, their stacks (reused across blocks and launches), warp exchange slots.
+} // namespace
+
+/// Per OS thread, for the life of the thread: the fibers of the block it runs and their stacks (reused across blocks and
+/// launches), the warp exchange slots, the block's dynamic shared memory, what its kernels read about the block, and the
+/// schedule order.
 struct Worker
 {
     std::vector<Fiber> fibers;
-    std::vector<char*> stacks;
+    std::vector<FallbackContext> contexts; // the fallback's, by fiber index (unused on x86-64)
+    std::vector<char*> stacks; // StackBytes each, aligned to StackBytes: a FiberView near the bottom
     std::vector<uint64_t> slots;
     std::vector<unsigned char> shared;
+    std::vector<int> order;
+    BlockView view{};
     ucontext_t scheduler;
     jmp_buf schedulerJump;
+    void* schedulerSp = nullptr; // x86-64: the scheduler's saved stack pointer while a fiber runs
     const Launch* launch = nullptr;
     std::string error;
 
     ~Worker() { for (auto s : stacks) std::free(s); }
 };
 
-thread_local Worker* tls_worker = nullptr;
+namespace {
 
-void fiber_main()
+/// This OS thread's worker (created on first use, destroyed with the thread).
+Worker& this_worker()
 {
-    Worker* w = tls_worker;
-    w->launch->trampoline(w->launch->fn, w->launch->args);
-    tls_fiber->state = State::Done;
-    _longjmp(w->schedulerJump, 1);
+    thread_local Worker w;
+    return w;
 }
 
-void yield_to_scheduler()
+// ASTMT_EMU_PORTABLE_SWITCH=1 builds the portable fallback on x86-64 too (to test it).
+#if defined(__x86_64__) && !defined(ASTMT_EMU_PORTABLE_SWITCH)
+
+} // namespace
+} // namespace astmt_emu
+
+// void astmt_emu_switch(void** saveSp, void* toSp): pushes rbp, rbx and r12–r15, stores rsp in *saveSp, loads toSp and
+// pops the same from the other stack. System V makes every other register caller-saved, so this is a complete switch
+// between two call sites of this function. MXCSR and the x87 control word are not switched: every fiber of a worker runs
+// with its OS thread's, and no kernel changes them.
+asm(R"(
+    .text
+    .p2align 4
+    .globl astmt_emu_switch
+    .hidden astmt_emu_switch
+    .type astmt_emu_switch, @function
+astmt_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size astmt_emu_switch, .-astmt_emu_switch
+)");
+extern "C" void astmt_emu_switch(void** saveSp, void* toSp) __attribute__((visibility("hidden")));
+
+namespace astmt_emu {
+namespace {
+
+void fiber_loop();
+
+[[noreturn]] void fiber_entry()
 {
-    if (_setjmp(tls_fiber->jump) == 0) _longjmp(tls_worker->schedulerJump, 1);
+    fiber_loop();
+    __builtin_unreachable();
+}
+
+/// The stack of a fiber that has not run yet, as astmt_emu_switch would have left it: six zeroed callee-saved registers and
+/// fiber_entry as the return address, placed so that fiber_entry starts with rsp ≡ 8 (mod 16), as after a call. The top
+/// is lowered by a per-stack offset (stack_color) so the hot top lines of a block's stacks spread over the cache sets.
+void* fresh_stack(char* stack)
+{
+    auto base = reinterpret_cast<uintptr_t>(stack);
+    auto top = (base + StackBytes - 64 - stack_color(base)) & ~uintptr_t(15);
+    auto* slot = reinterpret_cast<uint64_t*>(top - 16);
+    slot[1] = 0;                                        // top − 8: padding
+    slot[0] = reinterpret_cast<uint64_t>(&fiber_entry); // top − 16: return address
+    uint64_t* regs = slot - 6;                          // r15, r14, r13, r12, rbx, rbp: popped from the lowest up
+    for (int i = 0; i < 6; i++) regs[i] = 0;
+    return regs;
+}
+
+void switch_to_scheduler(Fiber& f, Worker& w) { astmt_emu_switch(&f.sp, w.schedulerSp); }
+
+/// Runs fiber f until it yields or finishes.
+void resume(Worker& w, Fiber& f)
+{
+    if (!f.entered)
+    {
+        f.entered = true;
+        f.sp = fresh_stack(f.stack);
+    }
+    astmt_emu_switch(&w.schedulerSp, f.sp);
+}
+
+/// Nothing to prepare on x86-64: resume lays out a fresh fiber's stack.
+void prepare(Worker&, Fiber&) {}
+
+#else
+
+void fiber_loop();
+
+void fiber_main() { fiber_loop(); }
+
+void switch_to_scheduler(Fiber& f, Worker& w)
+{
+    if (_setjmp(w.contexts[f.linear].jump) == 0) _longjmp(w.schedulerJump, 1);
 }
 
 /// Runs fiber f until it yields or finishes.
 void resume(Worker& w, Fiber& f)
 {
-    tls_fiber = &f;
     if (_setjmp(w.schedulerJump) == 0)
     {
-        if (!f.started)
+        if (!f.entered)
         {
-            f.started = true;
-            swapcontext(&w.scheduler, &f.ctx);
+            f.entered = true;
+            swapcontext(&w.scheduler, &w.contexts[f.linear].ctx);
         }
-        else _longjmp(f.jump, 1);
+        else _longjmp(w.contexts[f.linear].jump, 1);
     }
-    tls_fiber = nullptr;
 }
 
-/// Releases every barrier whose scope has fully arrived; true if any fiber became ready.
-bool release_barriers(Worker& w, int n)
+/// Gives fiber f (which has no context yet) a context that starts fiber_main on its stack.
+void prepare(Worker& w, Fiber& f)
 {
-    bool released = false;
-    int alive = 0, atBlock = 0;
-    for (int i = 0; i < n; i++)
+    if (w.contexts.size() < w.fibers.size()) w.contexts.resize(w.fibers.size());
+    ucontext_t& ctx = w.contexts[f.linear].ctx;
+    getcontext(&ctx);
+    ctx.uc_stack.ss_sp = f.stack;
+    ctx.uc_stack.ss_size = StackBytes;
+    ctx.uc_link = nullptr;
+    makecontext(&ctx, fiber_main, 0);
+}
+
+#endif
+
+/// A fiber's whole life: run one CUDA thread of the current launch, mark it done, park; the next block resumes it here.
+void fiber_loop()
+{
+    FiberView* v = fiber_view();
+    for (;;)
     {
-        State s = w.fibers[i].state;
-        if (s != State::Done) alive++;
-        if (s == State::AtBlockBarrier) atBlock++;
+        const Launch* launch = v->worker->launch;
+        launch->trampoline(launch->fn, launch->args);
+        v->fiber->state = State::Done;
+        switch_to_scheduler(*v->fiber, *v->worker);
     }
-    int warps = (n + 31) / 32;
-    for (int wi = 0; wi < warps; wi++)
+}
+
+/// One pass over the block: releases each warp barrier whose scope has fully arrived and, failing any, the block barrier
+/// once every live thread waits at it. Returns the number of live threads; <paramref name="released"/> says whether a
+/// barrier was released.
+int release_barriers(Worker& w, int n, bool& released)
+{
+    released = false;
+    int alive = 0, atBlock = 0;
+    for (int lo = 0; lo < n; lo += 32)
     {
-        int lo = wi * 32, hi = std::min(n, lo + 32);
+        int hi = std::min(n, lo + 32);
         unsigned waitingMask = 0, scope = 0, liveMask = 0;
         for (int i = lo; i < hi; i++)
         {
             const Fiber& f = w.fibers[i];
-            if (f.state != State::Done) liveMask |= 1u << (i - lo);
-            if (f.state == State::AtWarpBarrier) { waitingMask |= 1u << (i - lo); scope |= f.warpMask; }
+            unsigned bit = 1u << (i - lo);
+            switch (f.state)
+            {
+            case State::Done: break;
+            case State::AtWarpBarrier: liveMask |= bit; waitingMask |= bit; scope |= f.warpMask; break;
+            case State::AtBlockBarrier: liveMask |= bit; atBlock++; break;
+            default: liveMask |= bit; break;
+            }
         }
-        if (waitingMask == 0) continue;
-        if ((scope & liveMask & ~waitingMask) == 0)
+        alive += __builtin_popcount(liveMask);
+        if (waitingMask != 0 && (scope & liveMask & ~waitingMask) == 0)
         {
             for (int i = lo; i < hi; i++)
                 if (w.fibers[i].state == State::AtWarpBarrier) w.fibers[i].state = State::Ready;
@@ -156,38 +286,64 @@ bool release_barriers(Worker& w, int n)
             if (w.fibers[i].state == State::AtBlockBarrier) w.fibers[i].state = State::Ready;
         released = true;
     }
-    return released;
+    return alive;
+}
+
+/// SplitMix64: the random schedule's generator (seeded per block; far cheaper than mt19937_64 for a shuffle per round).
+struct SplitMix64
+{
+    uint64_t state;
+    uint64_t next()
+    {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+};
+
+/// Fisher–Yates with Lemire's multiply-shift bound (the bias of 32 random bits over at most 1024 items is negligible here).
+void shuffle(std::vector<int>& order, SplitMix64& rng)
+{
+    for (int i = (int)order.size() - 1; i > 0; i--)
+    {
+        int j = (int)(((rng.next() >> 32) * (uint64_t)(i + 1)) >> 32);
+        std::swap(order[i], order[j]);
+    }
 }
 
 bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockLinear)
 {
     int n = (int)(L.block.x * L.block.y * L.block.z);
-    tls_block_idx = bidx;
     if (w.fibers.size() < (size_t)n) w.fibers.resize(n);
-    while (w.stacks.size() < (size_t)n) w.stacks.push_back(static_cast<char*>(std::malloc(StackBytes)));
+    while (w.stacks.size() < (size_t)n) w.stacks.push_back(static_cast<char*>(std::aligned_alloc(StackBytes, StackBytes)));
     w.slots.assign(((n + 31) / 32) * 32, 0);
     if (w.shared.size() < L.sharedBytes) w.shared.resize(L.sharedBytes);
+    w.view.index = bidx;
+    w.view.shared = w.shared.data();
     for (int i = 0; i < n; i++)
     {
         Fiber& f = w.fibers[i];
         f.linear = i;
-        f.tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
         f.state = State::Ready;
         f.warpMask = 0;
-        f.started = false;
         f.stack = w.stacks[i];
-        getcontext(&f.ctx);
-        f.ctx.uc_stack.ss_sp = f.stack;
-        f.ctx.uc_stack.ss_size = StackBytes;
-        f.ctx.uc_link = nullptr;
-        makecontext(&f.ctx, fiber_main, 0);
+        // Written every block: the fibers vector may have moved, and the thread index depends on the block shape.
+        FiberView* v = view_at(reinterpret_cast<uintptr_t>(f.stack));
+        v->tid = uint3{ (unsigned)(i % L.block.x), (unsigned)((i / L.block.x) % L.block.y), (unsigned)(i / (L.block.x * L.block.y)) };
+        v->linear = i;
+        v->block = &w.view;
+        v->fiber = &f;
+        v->worker = &w;
+        if (!f.entered) prepare(w, f); // else parked at the top of fiber_loop: resuming it starts the new thread
     }
-    std::vector<int> order(n);
+    auto& order = w.order;
+    order.resize(n);
     for (int i = 0; i < n; i++) order[i] = L.schedule == Schedule::Reverse ? n - 1 - i : i;
-    std::mt19937_64 rng(L.seed * 0x9E3779B97F4A7C15ull + blockLinear);
+    SplitMix64 rng{ L.seed * 0x9E3779B97F4A7C15ull + blockLinear };
     for (;;)
     {
-        if (L.schedule == Schedule::Random) std::shuffle(order.begin(), order.end(), rng);
+        if (L.schedule == Schedule::Random) shuffle(order, rng);
         bool ran = false;
         for (int i : order)
         {
@@ -196,15 +352,16 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
             resume(w, f);
             ran = true;
         }
-        bool allDone = true;
-        for (int i = 0; i < n; i++) if (w.fibers[i].state != State::Done) { allDone = false; break; }
-        if (allDone) return true;
-        if (!release_barriers(w, n) && !ran)
+        bool released;
+        if (release_barriers(w, n, released) == 0) return true;
+        if (!released && !ran)
         {
             char buf[256];
             std::snprintf(buf, sizeof buf, "deadlock in block (%u,%u,%u): live threads wait at barriers that can never complete "
                 "(a __syncthreads or warp collective inside divergent code?)", bidx.x, bidx.y, bidx.z);
             w.error = buf;
+            // The waiting fibers are stuck mid-kernel: give every fiber a fresh context before this worker runs another block.
+            for (auto& fiber : w.fibers) fiber.entered = false;
             return false;
         }
     }
@@ -212,11 +369,10 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
 
 void run_blocks(const Launch& L, std::atomic<unsigned long long>& next, unsigned long long total, std::string& error, std::mutex& errorMutex)
 {
-    Worker w;
+    Worker& w = this_worker();
     w.launch = &L;
-    tls_worker = &w;
-    tls_block_dim = L.block;
-    tls_grid_dim = L.grid;
+    w.view.size = L.block;
+    w.view.grid = L.grid;
     for (;;)
     {
         unsigned long long b = next.fetch_add(1);
@@ -231,7 +387,87 @@ void run_blocks(const Launch& L, std::atomic<unsigned long long>& next, unsigned
             break;
         }
     }
-    tls_worker = nullptr;
+}
+
+/// One launch as the pool sees it.
+struct Job
+{
+    const Launch* launch;
+    std::atomic<unsigned long long>* next;
+    unsigned long long total;
+    std::string* error;
+    std::mutex* errorMutex;
+};
+
+/// Persistent helper OS threads: a launch wakes as many as it needs and runs blocks on the calling thread too; the blocks go
+/// to whoever asks first. When the caller runs out of blocks it closes the job and waits only for the helpers that joined
+/// it, so a helper the OS has not scheduled yet (a loaded machine) costs the launch nothing: it skips the closed job.
+/// Launches are serialised (one job at a time). Never destroyed: the helpers are detached and sleep on a condition
+/// variable, so process exit needs nothing from them.
+class Pool
+{
+public:
+    void run(const Job& job, int helpers)
+    {
+        while (threads_ < helpers)
+        {
+            int index = threads_++;
+            std::thread([this, index] { serve(index); }).detach();
+        }
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            job_ = job;
+            helpers_ = helpers;
+            joined_ = 0;
+            left_ = 0;
+            open_ = true;
+            generation_++;
+        }
+        wake_.notify_all();
+        run_blocks(*job.launch, *job.next, job.total, *job.error, *job.errorMutex);
+        std::unique_lock<std::mutex> lock(mutex_);
+        open_ = false;
+        finished_.wait(lock, [this] { return left_ == joined_; });
+    }
+
+private:
+    void serve(int index)
+    {
+        unsigned long long seen = 0;
+        for (;;)
+        {
+            Job job;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                wake_.wait(lock, [&] { return generation_ != seen; });
+                seen = generation_;
+                if (!open_ || index >= helpers_) continue;
+                joined_++;
+                job = job_;
+            }
+            run_blocks(*job.launch, *job.next, job.total, *job.error, *job.errorMutex);
+            std::lock_guard<std::mutex> g(mutex_);
+            if (++left_ == joined_) finished_.notify_one();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_, finished_;
+    Job job_{};
+    int helpers_ = 0;
+    int joined_ = 0;
+    int left_ = 0;
+    bool open_ = false;
+    unsigned long long generation_ = 0;
+    int threads_ = 0; // only touched under g_launch_mutex
+};
+
+std::mutex g_launch_mutex;
+
+Pool& pool()
+{
+    static Pool* p = new Pool(); // deliberately leaked: see Pool
+    return *p;
 }
 
 void read_environment()
@@ -255,28 +491,27 @@ void read_environment()
 
 } // namespace
 
-uint3 const& thread_idx() { return tls_fiber->tid; }
-int lane_id() { return tls_fiber->linear & 31; }
-void* dynamic_shared() { return tls_worker->shared.data(); }
-
 void block_barrier()
 {
-    tls_fiber->state = State::AtBlockBarrier;
-    yield_to_scheduler();
+    FiberView* v = fiber_view();
+    v->fiber->state = State::AtBlockBarrier;
+    switch_to_scheduler(*v->fiber, *v->worker);
 }
 
 void warp_barrier(unsigned mask)
 {
-    tls_fiber->state = State::AtWarpBarrier;
-    tls_fiber->warpMask = mask;
-    yield_to_scheduler();
+    FiberView* v = fiber_view();
+    v->fiber->state = State::AtWarpBarrier;
+    v->fiber->warpMask = mask;
+    switch_to_scheduler(*v->fiber, *v->worker);
 }
 
 uint64_t warp_exchange(unsigned mask, uint64_t bits, int srcLane)
 {
-    int base = tls_fiber->linear & ~31;
-    auto& slots = tls_worker->slots;
-    slots[tls_fiber->linear] = bits;
+    FiberView* v = fiber_view();
+    int base = v->linear & ~31;
+    auto& slots = v->worker->slots;
+    slots[v->linear] = bits;
     warp_barrier(mask);
     uint64_t r = slots[base + srcLane];
     warp_barrier(mask);
@@ -286,14 +521,15 @@ uint64_t warp_exchange(unsigned mask, uint64_t bits, int srcLane)
 unsigned warp_ballot(unsigned mask, bool predicate)
 {
     // Slot value 2 marks "took part and true", 1 "took part and false"; lanes that did not take part keep 0.
-    int base = tls_fiber->linear & ~31;
-    auto& slots = tls_worker->slots;
-    slots[tls_fiber->linear] = predicate ? 2 : 1;
+    FiberView* v = fiber_view();
+    int base = v->linear & ~31;
+    auto& slots = v->worker->slots;
+    slots[v->linear] = predicate ? 2 : 1;
     warp_barrier(mask);
     unsigned r = 0;
     for (int i = 0; i < 32 && base + i < (int)slots.size(); i++) if (slots[base + i] == 2) r |= 1u << i;
     warp_barrier(mask);
-    slots[tls_fiber->linear] = 0;
+    slots[v->linear] = 0;
     warp_barrier(mask);
     return r;
 }
@@ -381,12 +617,10 @@ int astmt_emu_launch(void* handle, unsigned gx, unsigned gy, unsigned gz, unsign
     std::atomic<unsigned long long> next{ 0 };
     std::string error;
     std::mutex errorMutex;
-    if (workers <= 1) run_blocks(L, next, total, error, errorMutex);
-    else
     {
-        std::vector<std::thread> pool;
-        for (int i = 0; i < workers; i++) pool.emplace_back([&] { run_blocks(L, next, total, error, errorMutex); });
-        for (auto& t : pool) t.join();
+        std::lock_guard<std::mutex> g(g_launch_mutex);
+        if (workers <= 1) run_blocks(L, next, total, error, errorMutex);
+        else pool().run(Job{ &L, &next, total, &error, &errorMutex }, workers - 1);
     }
     if (!error.empty()) { tls_error = entry->name + ": " + error; return 3; }
     return 0;

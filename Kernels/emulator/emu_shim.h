@@ -7,6 +7,7 @@
 // How: every CUDA thread of a block is a fiber on one OS thread; __syncthreads() and every warp-collective yield to the
 // block's scheduler, which resumes the fibers in a chosen order (forward, reverse, seeded random). `__shared__` is
 // `static thread_local`: the fibers of a block share their OS thread, and an OS thread runs one block at a time.
+// threadIdx, blockIdx, blockDim and gridDim are read from a FiberView at the bottom of the running fiber's stack.
 #pragma once
 #include <atomic>
 #include <cmath>
@@ -31,19 +32,58 @@ struct dim3 { unsigned int x = 1, y = 1, z = 1; };
 
 namespace astmt_emu {
 
-/// One CUDA thread: its index in the block and the state the block scheduler keeps.
+/// One CUDA thread: the state the block scheduler keeps.
 struct Fiber;
+/// One OS thread of the emulator: the block it runs and its fibers.
+struct Worker;
 
-/// The fiber running on this OS thread (null outside a launch).
-extern thread_local Fiber* tls_fiber;
-/// Index of the running block, and the launch dimensions, on this OS thread.
-extern thread_local uint3 tls_block_idx;
-extern thread_local uint3 tls_block_dim;
-extern thread_local uint3 tls_grid_dim;
+/// What the kernels of the block an OS thread runs read about it (kept by that thread's worker).
+struct BlockView
+{
+    uint3 index, size, grid; // blockIdx, blockDim, gridDim (named apart from the macros)
+    void* shared;
+};
 
-uint3 const& thread_idx();
-int lane_id();
-void* dynamic_shared();
+/// Every fiber's stack is FiberStackBytes long and aligned to its length, and holds this view near its lowest address (far
+/// from the top, where the stack grows down from), so a CUDA thread finds its own state from any address on its stack: no
+/// thread_local lookup, which in a shared library is a __tls_get_addr call on every threadIdx.
+struct FiberView
+{
+    uint3 tid;
+    int linear;
+    const BlockView* block;
+    Fiber* fiber;
+    Worker* worker;
+};
+
+constexpr std::size_t FiberStackBytes = 64 * 1024;
+
+/// A per-stack offset of 0 to 63 cache lines, from the stack's own address bits: the views (and stack tops) of a block's
+/// threads all sit at 64 KiB-aligned bases, which would otherwise put every one of them in the same cache set.
+static inline std::uintptr_t stack_color(std::uintptr_t base) { return (((base >> 16) ^ (base >> 22)) & 63) * 64; }
+
+/// The view of the fiber stack that starts at <paramref name="base"/>.
+static inline FiberView* view_at(std::uintptr_t base) { return reinterpret_cast<FiberView*>(base + stack_color(base)); }
+
+/// The running CUDA thread's view (device code only: it must run on a fiber stack). The stack address goes through an asm
+/// statement so the compiler cannot trace it to a local object: it would then treat the view as that object and drop the
+/// stores made through it (the scheduler reads them).
+static inline FiberView* fiber_view()
+{
+    std::uintptr_t address;
+#if defined(__x86_64__)
+    asm("movq %%rsp, %0" : "=r"(address));
+#else
+    char onThisStack;
+    address = reinterpret_cast<std::uintptr_t>(&onThisStack);
+    asm("" : "+r"(address));
+#endif
+    return view_at(address & ~static_cast<std::uintptr_t>(FiberStackBytes - 1));
+}
+
+static inline uint3 const& thread_idx() { return fiber_view()->tid; }
+static inline int lane_id() { return fiber_view()->linear & 31; }
+static inline void* dynamic_shared() { return fiber_view()->block->shared; }
 
 void block_barrier();
 void warp_barrier(unsigned mask);
@@ -85,9 +125,9 @@ static inline T from_bits(uint64_t b) { T v; std::memcpy(&v, &b, sizeof(T)); ret
 } // namespace astmt_emu
 
 #define threadIdx (::astmt_emu::thread_idx())
-#define blockIdx (::astmt_emu::tls_block_idx)
-#define blockDim (::astmt_emu::tls_block_dim)
-#define gridDim (::astmt_emu::tls_grid_dim)
+#define blockIdx (::astmt_emu::fiber_view()->block->index)
+#define blockDim (::astmt_emu::fiber_view()->block->size)
+#define gridDim (::astmt_emu::fiber_view()->block->grid)
 static constexpr int warpSize = 32;
 
 #define ASTMT_REGISTER_KERNEL(name) static ::astmt_emu::Registrar astmt_registrar_##name(#name, &name);

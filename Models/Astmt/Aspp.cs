@@ -29,7 +29,7 @@ public sealed class Aspp : TaskModule
     public IReadOnlyList<ConvCoupledSE> Branches => _branches;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x, string task)
+    protected override Tensor ForwardCore(Tensor x, string task)
     {
         var parts = new Tensor[_branches.Count];
         for (int i = 0; i < parts.Length; i++) parts[i] = _branches[i].Forward(x, task);

@@ -58,7 +58,7 @@ public sealed record AstmtConfig
     /// <summary>Output stride: 16 (rates 6/12/18) or 8 (rates 12/24/36).</summary>
     public int OutputStride { get; init; } = 16;
 
-    /// <summary>Decoder width w (64 in the paper).</summary>
+    /// <summary>Decoder width w (64 in the paper; a multiple of 16, at least 32).</summary>
     public int DecoderWidth { get; init; } = 64;
 
     /// <summary>Divides the stem and stage widths (1 = the paper's; fixtures use 8).</summary>
@@ -163,7 +163,8 @@ public sealed record AstmtConfig
         if (Tasks.Count == 0) throw new ArgumentException("AstmtConfig: at least one task is needed.");
         if (Tasks.Select(t => t.Name).Distinct().Count() != Tasks.Count) throw new ArgumentException($"AstmtConfig: task names must be distinct, got {string.Join(", ", TaskNames)}.");
         if (OutputStride is not (8 or 16)) throw new ArgumentException($"AstmtConfig: output stride must be 8 or 16, got {OutputStride}.");
-        if (DecoderWidth < 16 || DecoderWidth % 16 != 0) throw new ArgumentException($"AstmtConfig: decoder width must be a positive multiple of 16 (SE reduction 16), got {DecoderWidth}.");
+        if (DecoderWidth < 32 || DecoderWidth % 16 != 0)
+            throw new ArgumentException($"AstmtConfig: decoder width must be a multiple of 16 from 32 (SE reduces it by 16, and the low-level path's 48·w/256 channels by 4), got {DecoderWidth}.");
         if (WidthDivisor < 1 || 64 % WidthDivisor != 0) throw new ArgumentException($"AstmtConfig: width divisor must divide 64, got {WidthDivisor}.");
         if (Blocks.Count != 4 || Blocks.Any(b => b < 1)) throw new ArgumentException($"AstmtConfig: four stages of at least one bottleneck are needed, got [{string.Join(",", Blocks)}].");
         if (DiscriminatorKernel < 1 || DiscriminatorKernel % 2 == 0) throw new ArgumentException($"AstmtConfig: discriminator kernel must be odd, got {DiscriminatorKernel}.");

@@ -27,7 +27,7 @@ public sealed class AstmtDiscriminator : Module<Tensor, Tensor>
     public int Kernel { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => _model.Forward(input);
+    protected override Tensor ForwardCore(Tensor input) => _model.Forward(input);
 
     /// <inheritdoc />
     public override string TypeName => "FullyConvDiscriminator";

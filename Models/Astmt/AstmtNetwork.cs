@@ -1,4 +1,5 @@
 using Astmt.Engine;
+using Astmt.Engine.Autograd;
 using Astmt.Engine.NN;
 using Astmt.Engine.Ops;
 
@@ -99,7 +100,10 @@ public sealed class AstmtNetwork : Module
     }
 
     /// <summary>Runs the encoder for <paramref name="task"/> on an RGB batch [B,3,H,W].</summary>
-    public EncoderOutput Encode(Tensor x, string task)
+    public EncoderOutput Encode(Tensor x, string task) =>
+        InferenceScope.Run((Network: this, x, task), static s => s.Network.EncodeCore(s.x, s.task));
+
+    private EncoderOutput EncodeCore(Tensor x, string task)
     {
         if (x.Rank != 4 || x.Shape[1] != 3) throw new ArgumentException($"AstmtNetwork: expected an RGB batch [B,3,H,W], got {x.Describe()}.");
         TaskIndex(task);
@@ -111,21 +115,30 @@ public sealed class AstmtNetwork : Module
 
     /// <summary>Runs the decoder of <paramref name="task"/> on encoder outputs and resizes the head's output to
     /// <paramref name="height"/>×<paramref name="width"/> (bilinear, align_corners false).</summary>
-    public AstmtOutput Decode(EncoderOutput encoded, string task, int height, int width)
+    public AstmtOutput Decode(EncoderOutput encoded, string task, int height, int width) =>
+        InferenceScope.Run((Network: this, encoded, task, height, width), static s => s.Network.DecodeCore(s.encoded, s.task, s.height, s.width));
+
+    private AstmtOutput DecodeCore(EncoderOutput encoded, string task, int height, int width)
     {
         var d = _decoder.Forward(encoded.Low, encoded.High, task);
         return new AstmtOutput(F.Interpolate(d.Logits, height, width, ResizeMode.Bilinear, alignCorners: false), d.Features);
     }
 
     /// <summary>One task's forward pass: encoder and decoder with that task's modules.</summary>
-    public AstmtOutput Forward(Tensor x, string task) => Decode(Encode(x, task), task, x.Shape[2], x.Shape[3]);
+    /// <remarks>With grad mode off, each call is one <see cref="InferenceScope"/>: only the returned output outlives it.</remarks>
+    public AstmtOutput Forward(Tensor x, string task) =>
+        InferenceScope.Run((Network: this, x, task), static s => s.Network.Decode(s.Network.Encode(s.x, s.task), s.task, s.x.Shape[2], s.x.Shape[3]));
 
     /// <summary>
     /// Every task of <paramref name="tasks"/> (all by default) on the same batch. When the encoder holds nothing task-specific
     /// (<see cref="AstmtConfig.EncoderIsTaskSpecific"/> false) it runs once and only the decoder runs per task; otherwise the
     /// network runs once per task, as the reference's inference loop does.
     /// </summary>
-    public IReadOnlyDictionary<string, AstmtOutput> ForwardTasks(Tensor x, IReadOnlyList<string>? tasks = null)
+    /// <remarks>With grad mode off, each call is one <see cref="InferenceScope"/>: only the returned outputs outlive it.</remarks>
+    public IReadOnlyDictionary<string, AstmtOutput> ForwardTasks(Tensor x, IReadOnlyList<string>? tasks = null) =>
+        InferenceScope.Run((Network: this, x, tasks), static s => s.Network.ForwardTasksCore(s.x, s.tasks));
+
+    private Dictionary<string, AstmtOutput> ForwardTasksCore(Tensor x, IReadOnlyList<string>? tasks)
     {
         tasks ??= Tasks;
         var result = new Dictionary<string, AstmtOutput>();

@@ -48,7 +48,7 @@ public sealed class ConvCoupledSE : TaskModule
     public Module Norm => _norm;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x, string task)
+    protected override Tensor ForwardCore(Tensor x, string task)
     {
         var y = _process.Forward(x);
         if (_adapt != null) y = F.Add(y, _adapt[task].Forward(x));

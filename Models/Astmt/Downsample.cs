@@ -19,7 +19,7 @@ public sealed class Downsample : TaskModule
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x, string task) => TaskNorm.Apply(_norm, _process.Forward(x), task);
+    protected override Tensor ForwardCore(Tensor x, string task) => TaskNorm.Apply(_norm, _process.Forward(x), task);
 
     /// <inheritdoc />
     public override string TypeName => "ConvCoupledBatchNormMT";

@@ -8,7 +8,7 @@ namespace Astmt.Models.Astmt;
 public sealed class GlobalAvgPool : Module<Tensor, Tensor>
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.GlobalAvgPool2d(input);
+    protected override Tensor ForwardCore(Tensor input) => F.GlobalAvgPool2d(input);
 
     /// <inheritdoc />
     public override string TypeName => "AdaptiveAvgPool2d";

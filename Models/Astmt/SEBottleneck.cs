@@ -64,7 +64,7 @@ public sealed class SEBottleneck : TaskModule
     public ModuleDict<Conv2d>? Adapters => _adapt;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x, string task)
+    protected override Tensor ForwardCore(Tensor x, string task)
     {
         var out1 = TaskNorm.ApplyRelu(_bn1, _conv1.Forward(x), task);
         var y = _conv2.Forward(out1);

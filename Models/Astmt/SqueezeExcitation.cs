@@ -36,7 +36,7 @@ public sealed class SqueezeExcitation : TaskModule
     private Sequential Mlp() => new(new Linear(Channels, Hidden), new ReLU(), new Linear(Hidden, Channels), new Sigmoid());
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x, string task)
+    protected override Tensor ForwardCore(Tensor x, string task)
     {
         var mlp = _fc is ModuleDict<Sequential> perTask ? perTask[task] : (Sequential)_fc;
         // The Sequential keeps the reference layout and state-dict keys. The fused op saves image-sized passes but runs the

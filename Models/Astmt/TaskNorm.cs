@@ -20,7 +20,7 @@ internal static class TaskNorm
     public static Tensor Apply(Module norm, Tensor x, string task) => Select(norm, task).Forward(x);
 
     /// <summary>ReLU(batch norm of <paramref name="task"/>) in one fused pass (forward and backward), with the same running-statistics
-    /// and counter updates as <see cref="BatchNorm2d.Forward"/>.</summary>
+    /// and counter updates as <see cref="BatchNorm2d.ForwardCore"/>.</summary>
     public static Tensor ApplyRelu(Module norm, Tensor x, string task) => Select(norm, task).ForwardRelu(x);
 
     private static BatchNorm2d Select(Module norm, string task) => norm switch

@@ -22,7 +22,7 @@ public sealed class TaskSequential : TaskModule
     public IReadOnlyList<TaskModule> Blocks => _blocks;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor x, string task)
+    protected override Tensor ForwardCore(Tensor x, string task)
     {
         foreach (var b in _blocks) x = b.Forward(x, task);
         return x;

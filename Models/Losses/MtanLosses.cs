@@ -1,5 +1,4 @@
 using Astmt.Engine;
-using Astmt.Engine.Autograd;
 using Astmt.Engine.Ops;
 using Astmt.Models.Mtan;
 
@@ -15,11 +14,15 @@ public static class MtanLosses
     /// <summary>Ignore index of the semantic labels (void pixels).</summary>
     public const int IgnoreIndex = -1;
 
-    /// <summary>The validity mask [B,1,H,W] of a ground truth [B,C,H,W]: 1 where Σ_c gt ≠ 0, else 0 (no gradient).</summary>
+    /// <summary>The validity mask [B,1,H,W] of a ground truth [B,C,H,W]: 1 where Σ_c gt ≠ 0, else 0 (no gradient; the ground truth
+    /// must not require one).</summary>
     public static Tensor ValidMask(Tensor groundTruth)
     {
         if (groundTruth.Rank != 4) throw new ArgumentException($"MtanLosses.ValidMask: expected a ground truth [B,C,H,W], got {groundTruth.Describe()}.");
-        using (Autograd.NoGrad()) return F.NotEqual(F.Sum(groundTruth, [1], keepDim: true), 0.0);
+        // Not under NoGrad: the ground truth needs no gradient, so nothing is recorded either way, but with grad mode on (a training
+        // step) the mask belongs to the step arena and returns to the pool with the graph; under NoGrad it would be caller-owned
+        // and come back only through the finalizer, so every step would create new arrays and the pool would induce collections.
+        return F.NotEqual(F.Sum(groundTruth, [1], keepDim: true), 0.0);
     }
 
     /// <summary>NLL of log-probabilities [B,classes,H,W] against labels [B,H,W] (Int64, or float holding integers as the reference

@@ -1,4 +1,5 @@
 using Astmt.Engine;
+using Astmt.Engine.Autograd;
 using Astmt.Engine.NN;
 using Astmt.Engine.Ops;
 
@@ -84,13 +85,16 @@ public sealed class MtanSegNet : SegNetBackbone
     public override string TypeName => _singleTask ? "SegNetSTAN" : "SegNetMTAN";
 
     /// <inheritdoc />
-    public override MultiTaskOutput Forward(Tensor input)
+    protected override MultiTaskOutput ForwardCore(Tensor input)
     {
         CheckInput(input);
-        var s = RunShared(input);
+        var s = RunShared(input, keepAttentionInputs: true);
         var predictions = new Tensor[Tasks.Count];
         var enc = new Tensor[5];
         var dec = new Tensor[5];
+        // In a no-grad forward each ReleaseIntermediate frees a tensor after its last reader (PyTorch frees it when its last
+        // reference dies), so only the shared features and one task's working set are live at once; with grad mode on they are
+        // saved activations and the calls do nothing.
         for (int t = 0; t < Tasks.Count; t++)
         {
             // Pitfall 1: the mask comes from the stage's first conv (plus the previous attention feature, shared first) and
@@ -98,16 +102,30 @@ public sealed class MtanSegNet : SegNetBackbone
             for (int j = 0; j < 5; j++)
             {
                 var maskInput = j == 0 ? s.EncoderFirst[0] : F.Cat([s.EncoderFirst[j], enc[j - 1]], 1);
+                if (j > 0) InferenceScope.ReleaseIntermediate(enc[j - 1]);
                 var gated = SegNetLayers.Gate(EncoderAtt[t][j], maskInput, s.EncoderLast[j]);
-                enc[j] = F.MaxPool2d(EncoderBlockAtt[j].Forward(gated), 2, 2);
+                if (j > 0) InferenceScope.ReleaseIntermediate(maskInput);
+                var features = EncoderBlockAtt[j].Forward(gated);
+                InferenceScope.ReleaseIntermediate(gated);
+                enc[j] = F.MaxPool2d(features, 2, 2);
+                InferenceScope.ReleaseIntermediate(features);
             }
             for (int j = 0; j < 5; j++)
             {
-                var up = F.Interpolate(j == 0 ? enc[4] : dec[j - 1], 2.0, ResizeMode.Bilinear, alignCorners: true);
-                up = DecoderBlockAtt[4 - j].Forward(up);
-                dec[j] = SegNetLayers.Gate(DecoderAtt[t][4 - j], F.Cat([s.Unpooled[j], up], 1), s.DecoderLast[j]);
+                var previous = j == 0 ? enc[4] : dec[j - 1];
+                var up = F.Interpolate(previous, 2.0, ResizeMode.Bilinear, alignCorners: true);
+                InferenceScope.ReleaseIntermediate(previous);
+                var features = DecoderBlockAtt[4 - j].Forward(up);
+                InferenceScope.ReleaseIntermediate(up);
+                var maskInput = F.Cat([s.Unpooled[j], features], 1);
+                InferenceScope.ReleaseIntermediate(features);
+                dec[j] = SegNetLayers.Gate(DecoderAtt[t][4 - j], maskInput, s.DecoderLast[j]);
+                InferenceScope.ReleaseIntermediate(maskInput);
             }
-            predictions[t] = Activate(Tasks[t], Heads[t].Forward(dec[4]));
+            var raw = Heads[t].Forward(dec[4]);
+            InferenceScope.ReleaseIntermediate(dec[4]);
+            predictions[t] = Activate(Tasks[t], raw);
+            if (!ReferenceEquals(raw, predictions[t])) InferenceScope.ReleaseIntermediate(raw);
         }
         return new MultiTaskOutput(predictions, LogSigma);
     }

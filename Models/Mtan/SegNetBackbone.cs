@@ -1,4 +1,5 @@
 using Astmt.Engine;
+using Astmt.Engine.Autograd;
 using Astmt.Engine.NN;
 using Astmt.Engine.Ops;
 
@@ -60,22 +61,33 @@ public abstract class SegNetBackbone : MultiTaskNetwork
     /// <summary>Remaining convs of each decoder stage (index = 4 − decoder step).</summary>
     public ModuleList<Sequential> ConvBlockDec { get; }
 
-    /// <summary>Runs the shared SegNet (spec §1.3 forward) and returns every tensor the attention branches read.</summary>
-    protected SegNetFeatures RunShared(Tensor x)
+    /// <summary>Runs the shared SegNet (spec §1.3 forward) and returns every tensor the attention branches read. In a no-grad
+    /// forward, features the caller does not read are released as soon as they are dead (see <see cref="InferenceScope"/>):
+    /// without <paramref name="keepAttentionInputs"/> only <c>DecoderLast[4]</c> stays readable; with it the attention inputs
+    /// (<c>EncoderFirst</c>, <c>EncoderLast</c>, <c>Unpooled</c>, <c>DecoderLast</c>) do too.</summary>
+    protected SegNetFeatures RunShared(Tensor x, bool keepAttentionInputs = false)
     {
         var s = new SegNetFeatures();
         for (int i = 0; i < 5; i++)
         {
             s.EncoderFirst[i] = EncoderBlock[i].Forward(i == 0 ? x : s.Pooled[i - 1]);
+            if (i > 0) InferenceScope.ReleaseIntermediate(s.Pooled[i - 1]);
             s.EncoderLast[i] = ConvBlockEnc[i].Forward(s.EncoderFirst[i]);
+            if (!keepAttentionInputs) InferenceScope.ReleaseIntermediate(s.EncoderFirst[i]);
             (s.Pooled[i], s.Indices[i]) = F.MaxPool2dWithIndices(s.EncoderLast[i], 2, 2);
+            if (!keepAttentionInputs) InferenceScope.ReleaseIntermediate(s.EncoderLast[i]);
         }
         for (int i = 0; i < 5; i++)
         {
             var input = i == 0 ? s.Pooled[4] : s.DecoderLast[i - 1];
             s.Unpooled[i] = Unpool(input, s.Indices[4 - i]);
+            InferenceScope.ReleaseIntermediate(s.Indices[4 - i]);
+            if (i == 0) InferenceScope.ReleaseIntermediate(s.Pooled[4]);
+            else if (!keepAttentionInputs) InferenceScope.ReleaseIntermediate(s.DecoderLast[i - 1]);
             s.DecoderFirst[i] = DecoderBlock[4 - i].Forward(s.Unpooled[i]);
+            if (!keepAttentionInputs) InferenceScope.ReleaseIntermediate(s.Unpooled[i]);
             s.DecoderLast[i] = ConvBlockDec[4 - i].Forward(s.DecoderFirst[i]);
+            InferenceScope.ReleaseIntermediate(s.DecoderFirst[i]);
         }
         return s;
     }

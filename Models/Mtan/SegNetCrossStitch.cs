@@ -63,7 +63,7 @@ public sealed class SegNetCrossStitch : MultiTaskNetwork
     public override string TypeName => "SegNetCrossStitch";
 
     /// <inheritdoc />
-    public override MultiTaskOutput Forward(Tensor input)
+    protected override MultiTaskOutput ForwardCore(Tensor input)
     {
         CheckInput(input);
         int tasks = Tasks.Count;

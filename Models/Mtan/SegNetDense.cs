@@ -70,7 +70,7 @@ public sealed class SegNetDense : MultiTaskNetwork
     public override string TypeName => "SegNetDense";
 
     /// <inheritdoc />
-    public override MultiTaskOutput Forward(Tensor input)
+    protected override MultiTaskOutput ForwardCore(Tensor input)
     {
         CheckInput(input);
         var pooled = new Tensor[5];

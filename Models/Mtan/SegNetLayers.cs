@@ -1,4 +1,5 @@
 using Astmt.Engine;
+using Astmt.Engine.Autograd;
 using Astmt.Engine.NN;
 
 namespace Astmt.Models.Mtan;
@@ -27,7 +28,10 @@ internal static class SegNetLayers
     {
         if (att.Count != 6 || att[0] is not Conv2d first || att[1] is not BatchNorm2d firstBn || att[3] is not Conv2d last || att[4] is not BatchNorm2d lastBn)
             throw new ArgumentException($"SegNetLayers.Gate: expected an attention mask net conv1+BN+ReLU → conv1+BN+Sigmoid, got {att.Count} layers.");
-        return FusedLayers.AttentionGate(last, lastBn, firstBn.ForwardRelu(first.Forward(input)), shared);
+        var hidden = firstBn.ForwardAfterConv(first, input, relu: true);
+        var gated = FusedLayers.AttentionGate(last, lastBn, hidden, shared);
+        InferenceScope.ReleaseIntermediate(hidden);
+        return gated;
     }
 
     /// <summary>The Dense and Cross-stitch stage block: two conv3+BN+ReLU (c0→c1→c2) when <paramref name="twoConvs"/>, else three (c0→c1→c1→c2).</summary>

@@ -20,7 +20,7 @@ public sealed class SegNetSingle : SegNetBackbone
     public override string TypeName => "SegNetSingle";
 
     /// <inheritdoc />
-    public override MultiTaskOutput Forward(Tensor input)
+    protected override MultiTaskOutput ForwardCore(Tensor input)
     {
         CheckInput(input);
         var s = RunShared(input);

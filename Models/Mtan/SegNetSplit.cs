@@ -31,7 +31,7 @@ public sealed class SegNetSplit : SegNetBackbone
     public override string TypeName => "SegNetSplit";
 
     /// <inheritdoc />
-    public override MultiTaskOutput Forward(Tensor input)
+    protected override MultiTaskOutput ForwardCore(Tensor input)
     {
         CheckInput(input);
         var feature = RunShared(input).DecoderLast[4];

@@ -121,6 +121,20 @@ public class DeviceBackendTests(EmulatorSchedule schedule)
     }
 
     [Test]
+    public void BatchNormModulesCountTheirBatchesOnTheDevice()
+    {
+        // num_batches_tracked is incremented by a kernel (add_scalar_i64), not by a host round trip per batch norm.
+        var bn = new Astmt.Engine.NN.BatchNorm2d(4);
+        bn.To(EmuDevice);
+        var x = Random(new Random(97), 2, 4, 3, 5).To(EmuDevice);
+        for (int i = 0; i < 3; i++) { bn.Forward(x); bn.ForwardRelu(x); }
+        bn.Eval();
+        bn.Forward(x);
+        Assert.That(bn.NumBatchesTracked!.Device, Is.EqualTo(EmuDevice));
+        Assert.That(bn.NumBatchesTracked.ToArray<long>(), Is.EqualTo(new[] { 6L }), "six training forwards, none in eval");
+    }
+
+    [Test]
     public void MaxPoolUnpoolResizeConcatAndSoftmax()
     {
         var rng = new Random(97);
@@ -193,6 +207,35 @@ public class DeviceBackendTests(EmulatorSchedule schedule)
         var totald = F.Add(F.Add(ced, bced), F.Sum(F.Mul(l2d, l2d)));
         BackwardWeighted(total, totald, 104);
         Same(z.Grad!, zd.Grad!, "grad through cross entropy, bce and l2 normalize");
+    }
+
+    [Test]
+    public void DTypeConversionStaysOnTheDeviceAndFeedsCrossEntropy()
+    {
+        // ASTMT's ground truth arrives as float maps [B,1,H,W]; the losses cast them to Int64 class indices on the device.
+        var rng = new Random(105);
+        var labels = new float[3 * 1 * 5 * 7];
+        for (int i = 0; i < labels.Length; i++) labels[i] = i % 6 == 0 ? 255 : rng.Next(4);
+        var cpuLabels = Tensor.FromArray(labels, 3, 1, 5, 7);
+        var devLabels = cpuLabels.To(EmuDevice);
+        var asLong = devLabels.To(DType.Int64);
+        Assert.That(asLong.Device, Is.EqualTo(EmuDevice), "float32 → Int64 stays on the device");
+        Assert.That(asLong.DType, Is.EqualTo(DType.Int64));
+        Assert.That(asLong.ToArray<long>(), Is.EqualTo(cpuLabels.To(DType.Int64).ToArray<long>()));
+        var back = asLong.To(DType.Float32);
+        Assert.That(back.Device, Is.EqualTo(EmuDevice), "Int64 → float32 stays on the device");
+        Same(cpuLabels, back, "Int64 → float32", 0, 0);
+        // A strided view converts through a contiguous copy.
+        var narrowed = F.Narrow(devLabels, 2, 1, 3);
+        Same(F.Narrow(cpuLabels, 2, 1, 3).To(DType.Int64).To(DType.Float32), narrowed.To(DType.Int64).To(DType.Float32), "strided view → Int64 → float32", 0, 0);
+
+        var (z, zd) = Leaf(rng, 3, 4, 5, 7);
+        var ce = F.CrossEntropy(z, F.Reshape(cpuLabels.To(DType.Int64), 3, 5, 7), ignoreIndex: 255);
+        var ced = F.CrossEntropy(zd, F.Reshape(asLong, 3, 5, 7), ignoreIndex: 255);
+        Same(ce, ced, "cross entropy on converted labels");
+        ce.Backward(retainGraph: true); // both graphs share the step arena: the second backward frees it
+        ced.Backward();
+        Same(z.Grad!, zd.Grad!, "its gradient");
     }
 
     [Test]

@@ -22,12 +22,35 @@ public class ElementwiseReduceKernelTests
         using var l = new CudaDeviceVariable<long>(Emu.Context, n);
         Emu.LaunchElements("fill_i64", n, l, -7L, (long)n);
         Assert.That(l.ToArray(), Is.All.EqualTo(-7L));
+        Emu.LaunchElements("add_scalar_i64", n, l, 3L << 33, (long)n);
+        Assert.That(l.ToArray(), Is.All.EqualTo((3L << 33) - 7), "add_scalar_i64 (beyond 32 bits)");
         var x = Oracle.AsFloat(Oracle.Normal(rng, n)); var y0 = Oracle.AsFloat(Oracle.Normal(rng, n));
         using var gx = Emu.Up(x); using var gy = Emu.Poisoned(n); using var acc = Emu.Up(y0);
         Emu.LaunchElements("affine_f32", n, gy, gx, -1.5f, 0.25f, (long)n);
         Oracle.Close(x.Select(v => v * -1.5 + 0.25).ToArray(), Emu.Down(gy), 1e-6, 1e-6, "affine");
         Emu.LaunchElements("add_inplace_f32", n, acc, gx, (long)n);
         Oracle.Close(y0.Zip(x, (a, b) => a + b).ToArray(), Emu.Down(acc), 1e-6, 1e-6, "add in place");
+    }
+
+    [Test]
+    public void ConvertsBetweenFloatAndInt64([ValueSource(nameof(Schedules))] EmulatorSchedule schedule)
+    {
+        Emu.Use(schedule);
+        var rng = new Random(59);
+        int n = 1031;
+        // Labels (0..20 and 255) plus fractional and negative values, which truncate toward zero as the host's (long) cast.
+        var x = Enumerable.Range(0, n).Select(i => i % 3 == 0 ? (double)(i % 7 == 0 ? 255 : rng.Next(21)) : (float)(rng.NextDouble() * 600 - 300)).ToArray();
+        using var gx = Emu.Up(x);
+        using var labels = new CudaDeviceVariable<long>(Emu.Context, n);
+        Emu.Context.Memset32(labels.DevicePointer, 0x7fc00000u, 2L * n);
+        Emu.LaunchElements("convert_f32_i64", n, labels, gx, (long)n);
+        Assert.That(labels.ToArray(), Is.EqualTo(x.Select(v => (long)Math.Truncate(v)).ToArray()), "convert_f32_i64");
+
+        var values = Enumerable.Range(0, n).Select(i => i % 5 == 0 ? (long)rng.Next(-1000, 1000) : (long)rng.Next(-1 << 30, 1 << 30) * 4L).ToArray();
+        using var gl = Emu.Up(values);
+        using var gy = Emu.Poisoned(n);
+        Emu.LaunchElements("convert_i64_f32", n, gy, gl, (long)n);
+        Assert.That(gy.ToArray(), Is.EqualTo(values.Select(v => (float)v).ToArray()), "convert_i64_f32 (rounded to nearest float)");
     }
 
     private static double Unary(int op, double v, double p, double q) => op switch

@@ -193,7 +193,6 @@ public sealed class AstmtExperimentTests
     [TestCase(new[] { "--output-stride", "4" }, "'4' is not valid for output-stride; expected one of 16, 8")]
     [TestCase(new[] { "--height", "16" }, "--height/--width: 16x64 is too small for output stride 16")]
     [TestCase(new[] { "--train-samples", "0" }, "--train-samples: '0' is not valid")]
-    [TestCase(new[] { "--device", "cuda" }, "--device: ASTMT training runs on the CPU only")]
     [TestCase(new[] { "--baselines", "/nonexistent/single.json" }, "--baselines: '/nonexistent/single.json' does not exist")]
     public void BadOptions_FailWithExitCode2_NamingTheFlag(string[] flags, string message)
     {

@@ -122,8 +122,7 @@ internal static unsafe class GemmDriver
                 int kb = (int)(u / panels), panel = (int)(u % panels);
                 int p0 = kb * KcStep, kc = Math.Min(KcStep, Problem.K - p0);
                 int j0 = panel * TK.NR, cols = Math.Min(TK.NR, Problem.N - j0);
-                GemmPacking.PackB<TK>(Problem.TransB, Problem.B, Problem.Ldb, p0, kc, j0, cols,
-                    Dst + (nint)p0 * NPad + (nint)j0 * kc);
+                PackB<TK>(Problem, p0, kc, j0, cols, Dst + (nint)p0 * NPad + (nint)j0 * kc);
             }
         }
     }
@@ -160,6 +159,11 @@ internal static unsafe class GemmDriver
         // Equal k blocks (e.g. 2×150 rather than 192+108) keep the last block from being a short, inefficient one.
         int kBlocks = (g.K + blocking.KC - 1) / blocking.KC;
         int kcStep = (g.K + kBlocks - 1) / kBlocks;
+        if (sharedB == null && m1 - m0 <= blocking.MC)
+        {
+            RunRectPanelWise<TK>(g, blocking, m0, m1, n0, n1, kBlocks, kcStep);
+            return;
+        }
         int mcMax = Math.Min(blocking.MC, (m1 - m0 + mr - 1) / mr * mr);
         int ncMax = Math.Min(blocking.NC, (n1 - n0 + nr - 1) / nr * nr);
         float* bufA = GemmScratch.A(mcMax * kcStep + GemmPacking.PackSlack);
@@ -179,14 +183,14 @@ internal static unsafe class GemmDriver
                 if (sharedB != null) packedB = sharedB + p0 * nPad + (nint)jc * kc;
                 else
                 {
-                    GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, jc, nc, bufB);
+                    PackB<TK>(g, p0, kc, jc, nc, bufB);
                     packedB = bufB;
                 }
                 float beta = kb == 0 ? g.Beta : 1f;
                 for (int ic = m0; ic < m1; ic += blocking.MC)
                 {
                     int mc = Math.Min(blocking.MC, m1 - ic);
-                    GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, ic, mc, p0, kc, bufA);
+                    PackA<TK>(g, ic, mc, p0, kc, bufA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int cols = Math.Min(nr, nc - jr);
@@ -202,6 +206,77 @@ internal static unsafe class GemmDriver
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Narrowest column block of <see cref="RunRectPanelWise{TK}"/>.</summary>
+    private const int MinPanelWiseColumns = 1024;
+
+    /// <summary>
+    /// The loop nest when the rows of C fit one MC block (conv layers: M = output channels ≤ MC): each kc×NR micro-panel of
+    /// B is packed just before the MR tiles that use it, into a buffer that stays in L1, instead of packing a whole kc×NC
+    /// block first (megabytes at full resolution, read back from L3). Nothing else re-uses a packed B panel when there is
+    /// one row block, so the packed bytes and every tile's arithmetic are those of <see cref="RunRect{TK}"/>. The column
+    /// block is sized so that C's rows of it stay in L2 across the k blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunRectPanelWise<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, int kBlocks, int kcStep)
+        where TK : struct, IMicrokernel
+    {
+        int mr = TK.MR, nr = TK.NR;
+        int mc = m1 - m0;
+        float* bufA = GemmScratch.A((mc + mr - 1) / mr * mr * kcStep + GemmPacking.PackSlack);
+        float* bufB = GemmScratch.B(nr * kcStep);
+        float* tile = GemmScratch.Tile(mr * nr);
+        // A is packed again for every column block, so blocks are at least MinPanelWiseColumns wide even when C's rows of
+        // them then overflow L2 (for M = 512 the L2 size alone would re-pack all of A every 256 columns).
+        int ncL2 = Math.Clamp(Math.Max(CacheSizes.L2 / 2 / (Math.Max(mc, mr) * sizeof(float)), MinPanelWiseColumns) / nr * nr, nr, Math.Max(nr, blocking.NC));
+        nint ldc = g.Ldc;
+        for (int jc = n0; jc < n1; jc += ncL2)
+        {
+            int nc = Math.Min(ncL2, n1 - jc);
+            for (int kb = 0; kb < kBlocks; kb++)
+            {
+                int p0 = kb * kcStep;
+                int kc = Math.Min(kcStep, g.K - p0);
+                float beta = kb == 0 ? g.Beta : 1f;
+                PackA<TK>(g, m0, mc, p0, kc, bufA);
+                for (int jr = 0; jr < nc; jr += nr)
+                {
+                    int cols = Math.Min(nr, nc - jr);
+                    PackB<TK>(g, p0, kc, jc + jr, cols, bufB);
+                    for (int ir = 0; ir < mc; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mc - ir);
+                        float* pa = bufA + (nint)ir * kc;
+                        float* c = g.C + (m0 + ir) * ldc + jc + jr;
+                        if (rows == mr && cols == nr) TK.Run(kc, pa, bufB, c, ldc, g.Alpha, beta);
+                        else EdgeTile<TK>(kc, pa, bufB, c, ldc, rows, cols, g.Alpha, beta, tile);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs op(A)[i0..i0+mc, p0..p0+kc] from a stored matrix or from convolution weights read flipped and
+    /// transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackA<TK>(in GemmProblem g, int i0, int mc, int p0, int kc, float* dst) where TK : struct, IMicrokernel
+    {
+        if (g.ASource == AOperand.FlippedWeights) Im2ColPacking.PackFlippedWeights<TK>(g.A, g.FlippedWeights, i0, mc, p0, kc, dst);
+        else GemmPacking.PackA<TK>(g.TransA, g.A, g.Lda, i0, mc, p0, kc, dst);
+    }
+
+    /// <summary>Packs op(B)[p0..p0+kc, j0..j0+nc] from wherever B lives: a stored matrix or an image read as its im2col
+    /// matrix (or that matrix transposed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackB<TK>(in GemmProblem g, int p0, int kc, int j0, int nc, float* dst) where TK : struct, IMicrokernel
+    {
+        switch (g.BSource)
+        {
+            case BOperand.Im2Col: Im2ColPacking.PackCol<TK>(g.Im2Col, p0, kc, j0, nc, dst); break;
+            case BOperand.Im2ColTransposed: Im2ColPacking.PackColTransposed<TK>(g.Im2Col, p0, kc, j0, nc, dst); break;
+            default: GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, j0, nc, dst); break;
         }
     }
 
@@ -277,4 +352,40 @@ internal unsafe struct GemmProblem
     public float Alpha, Beta;
     public float* A, B, C;
     public nint Lda, Ldb, Ldc;
+
+    /// <summary>Where op(A) comes from; for <see cref="AOperand.FlippedWeights"/>, A points at w [K,C,R,S] and
+    /// <see cref="FlippedWeights"/> holds its sizes.</summary>
+    public AOperand ASource;
+    public FlippedWeightsShape FlippedWeights;
+
+    /// <summary>Where op(B) comes from; for the im2col forms <see cref="Im2Col"/> describes it and B, Ldb, TransB are unused.</summary>
+    public BOperand BSource;
+    public Im2ColView Im2Col;
+}
+
+/// <summary>The storage behind op(A).</summary>
+internal enum AOperand
+{
+    /// <summary>A stored matrix (A, Lda, TransA).</summary>
+    Matrix,
+    /// <summary>Convolution weights w [K,C,R,S] read as the [C, K·R·S] matrix w'[c, (k,t)] = w[k, c, R·S−1−t]: the
+    /// weights of the transposed convolution (stride-1 backward-data as a forward convolution).</summary>
+    FlippedWeights,
+}
+
+/// <summary>Sizes of convolution weights w [K,C,R,S] read as <see cref="AOperand.FlippedWeights"/> (Taps = R·S).</summary>
+internal struct FlippedWeightsShape
+{
+    public int K, C, Taps;
+}
+
+/// <summary>The storage behind op(B).</summary>
+internal enum BOperand
+{
+    /// <summary>A stored matrix (B, Ldb, TransB).</summary>
+    Matrix,
+    /// <summary>The im2col matrix of an image, [C·R·S, P·Q], built while packing (convolution forward).</summary>
+    Im2Col,
+    /// <summary>Its transpose, [P·Q, C·R·S] (convolution backward-weight).</summary>
+    Im2ColTransposed,
 }

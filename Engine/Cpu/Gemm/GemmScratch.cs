@@ -11,6 +11,7 @@ internal static unsafe class GemmScratch
     [ThreadStatic] private static float[]? _b;
     [ThreadStatic] private static float[]? _tile;
     [ThreadStatic] private static float[]? _shared;
+    [ThreadStatic] private static float[]? _gather;
 
     /// <summary>Aligned buffer for the packed A block, at least <paramref name="floats"/> long.</summary>
     public static float* A(int floats) => Get(ref _a, floats);
@@ -21,6 +22,10 @@ internal static unsafe class GemmScratch
     /// <summary>Aligned buffer for a B packed once and read by every thread of the call, at least <paramref name="floats"/>
     /// long; owned by the calling thread, which blocks until the call's parallel regions finish.</summary>
     public static float* Shared(int floats) => Get(ref _shared, floats);
+
+    /// <summary>Aligned buffer for rows gathered before an in-register transpose (implicit im2col packing), at least
+    /// <paramref name="floats"/> long.</summary>
+    public static float* Gather(int floats) => Get(ref _gather, floats);
 
     /// <summary>Aligned buffer for one edge tile of C, at least <paramref name="floats"/> long.</summary>
     public static float* Tile(int floats) => Get(ref _tile, floats);

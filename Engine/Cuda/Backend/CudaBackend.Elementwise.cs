@@ -22,6 +22,24 @@ public sealed partial class CudaBackend
     }
 
     /// <inheritdoc />
+    public void AddScalarInt64(Tensor t, long value)
+    {
+        if (t.DType != DType.Int64) throw new ArgumentException($"add_scalar_i64: expected an Int64 tensor, got {t.Describe()}.");
+        LaunchElements("add_scalar_i64", t.Numel, new KernelArgs().Ptr(Ptr(Dense("add_scalar_i64", t))).Long(value).Long(t.Numel));
+    }
+
+    /// <inheritdoc />
+    public void Convert(Tensor x, Tensor y)
+    {
+        if (x.DType == DType.Float32 && y.DType == DType.Int64)
+            LaunchElements("convert_f32_i64", y.Numel, new KernelArgs().Ptr(Ptr(Dense("convert", y))).Ptr(F32("convert", x)).Long(y.Numel));
+        else if (x.DType == DType.Int64 && y.DType == DType.Float32)
+            LaunchElements("convert_i64_f32", y.Numel, new KernelArgs().Ptr(F32("convert", y)).Ptr(Ptr(Dense("convert", x))).Long(y.Numel));
+        else
+            throw DeviceKernelMissing.Error($"convert {x.DType} to {y.DType}", x);
+    }
+
+    /// <inheritdoc />
     public void AddInPlace(Tensor dst, Tensor src) =>
         LaunchElements("add_inplace_f32", dst.Numel, new KernelArgs().Ptr(F32("add_", dst)).Ptr(F32("add_", src)).Long(dst.Numel));
 

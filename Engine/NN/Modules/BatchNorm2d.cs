@@ -48,11 +48,28 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
     public Tensor? NumBatchesTracked => GetBuffer("num_batches_tracked");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => Run(input, relu: false);
+    protected override Tensor ForwardCore(Tensor input) => Run(input, relu: false);
 
-    /// <summary>max(<see cref="Forward"/>(input), 0) as one fused op (<see cref="F.BatchNormRelu2d"/>): what <see cref="Sequential"/>
+    /// <summary>max(<see cref="ForwardCore"/>(input), 0) as one fused op (<see cref="F.BatchNormRelu2d"/>): what <see cref="Sequential"/>
     /// runs for a BatchNorm2d followed by a ReLU, saving the intermediate tensor and a pass forward and backward.</summary>
     public Tensor ForwardRelu(Tensor input) => Run(input, relu: true);
+
+    /// <summary>
+    /// This batch norm applied to <paramref name="conv"/>(<paramref name="input"/>), then max(·, 0) when <paramref name="relu"/>.
+    /// In evaluation-mode inference (running statistics, nothing recorded, host tensors) it runs as one fused op
+    /// (<see cref="F.Conv2dBatchNormEval"/>: the convolution, then one scale-and-shift pass instead of a bias pass and a
+    /// batch-norm pass); otherwise as the two layers, the same as calling them in turn.
+    /// </summary>
+    public Tensor ForwardAfterConv(Conv2d conv, Tensor input, bool relu = false)
+    {
+        if (!Training && RunningMean is { } mean && RunningVar is { } variance && conv.OutChannels == NumFeatures && input.Device.IsCpu &&
+            !Autograd.Autograd.IsRecording(input, conv.Weight, conv.Bias) && !Autograd.Autograd.IsRecording(input, Weight, Bias))
+            return conv.Counted(F.Conv2dBatchNormEval(input, conv.Weight, conv.Bias, Weight, Bias, mean, variance, Eps, relu, conv.Stride, conv.Padding, conv.Dilation));
+        var convolved = conv.Forward(input);
+        var y = Run(convolved, relu);
+        Autograd.InferenceScope.ReleaseIntermediate(convolved);
+        return y;
+    }
 
     private Tensor Run(Tensor input, bool relu)
     {
@@ -71,10 +88,8 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
 
     private static void Increment(Tensor counter)
     {
-        if (counter.Device.IsCpu) { counter.Span<long>()[0]++; return; }
-        using var host = counter.To(Device.Cpu);
-        host.Span<long>()[0]++;
-        counter.CopyFrom(host);
+        if (counter.Device.IsCpu) counter.Span<long>()[0]++;
+        else DeviceOps.For(counter).AddScalarInt64(counter, 1); // on the device: no host round trip per batch norm
     }
 
     /// <inheritdoc />

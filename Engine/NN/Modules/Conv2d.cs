@@ -54,9 +54,12 @@ public sealed class Conv2d : Module<Tensor, Tensor>
     public Tensor? Bias => GetParameter("bias");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
+    protected override Tensor ForwardCore(Tensor input) => Counted(F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation));
+
+    /// <summary>Adds this layer's multiply-accumulates for output <paramref name="y"/> to the active <see cref="FlopCounter"/>
+    /// (also for a fused op that ran this convolution) and returns <paramref name="y"/>.</summary>
+    internal Tensor Counted(Tensor y)
     {
-        var y = F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation);
         // B·K·P·Q outputs, each a dot product over C·R·S taps.
         FlopCounter.Current?.Add((long)y.Shape[0] * OutChannels * y.Shape[2] * y.Shape[3] * InChannels * KernelSize * KernelSize);
         return y;

@@ -31,7 +31,7 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor? Bias => GetParameter("bias");
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
+    protected override Tensor ForwardCore(Tensor input)
     {
         var y = F.Linear(input, Weight, Bias);
         FlopCounter.Current?.Add((long)(y.Numel / OutFeatures) * OutFeatures * InFeatures);

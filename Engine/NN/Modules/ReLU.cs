@@ -6,5 +6,5 @@ namespace Astmt.Engine.NN;
 public sealed class ReLU : Module<Tensor, Tensor>
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Relu(input);
+    protected override Tensor ForwardCore(Tensor input) => F.Relu(input);
 }

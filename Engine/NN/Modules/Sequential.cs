@@ -1,4 +1,5 @@
 using System.Collections;
+using Astmt.Engine.Autograd;
 
 namespace Astmt.Engine.NN;
 
@@ -28,18 +29,30 @@ public sealed class Sequential : Module<Tensor, Tensor>, IReadOnlyList<Module<Te
     public int Count => _layers.Count;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input)
+    protected override Tensor ForwardCore(Tensor input)
     {
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
-            // BatchNorm2d followed by ReLU runs as the fused BN+ReLU op (same result, one tensor and two passes fewer).
-            if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
+            Tensor y;
+            // Conv2d followed by BatchNorm2d (and ReLU) runs fused in evaluation-mode inference (one pass over the output
+            // instead of three); BatchNorm2d followed by ReLU runs as the fused BN+ReLU op (one tensor and two passes fewer).
+            if (_layers[i] is Conv2d conv && i + 1 < _layers.Count && _layers[i + 1] is BatchNorm2d convBn)
             {
-                x = bn.ForwardRelu(x);
+                bool relu = i + 2 < _layers.Count && _layers[i + 2] is ReLU;
+                y = convBn.ForwardAfterConv(conv, x, relu);
+                i += relu ? 2 : 1;
+            }
+            else if (_layers[i] is BatchNorm2d bn && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
+            {
+                y = bn.ForwardRelu(x);
                 i++;
             }
-            else x = _layers[i].Forward(x);
+            else y = _layers[i].Forward(x);
+            // A layer's input that an earlier layer made is dead once the layer returned (in a no-grad forward; with grad mode on
+            // it is a saved activation and this does nothing), so a chain holds two activations at a time, not all of them.
+            if (!ReferenceEquals(x, input) && !ReferenceEquals(x, y)) InferenceScope.ReleaseIntermediate(x);
+            x = y;
         }
         return x;
     }

@@ -6,5 +6,5 @@ namespace Astmt.Engine.NN;
 public sealed class Sigmoid : Module<Tensor, Tensor>
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Sigmoid(input);
+    protected override Tensor ForwardCore(Tensor input) => F.Sigmoid(input);
 }

@@ -83,7 +83,9 @@ internal static class SoftmaxKernel
         int xo = x.Offset, blocks = AxisBlocks.PerOuter(inner), items = outer * blocks;
         int minChunk = AxisBlocks.MinChunk(size, inner);
         if (items <= minChunk) Items(xs, xo, ys, size, inner, blocks, log, 0, items);
-        else Parallelism.For(0, items, minChunk, (s, e) => Items(xs, xo, ys, size, inner, blocks, log, s, e));
+        else Parallelism.For(0, items, minChunk, (xs, xo, ys, size, inner, blocks, log),
+            static (in (T[] Xs, int Xo, T[] Ys, int Size, int Inner, int Blocks, bool Log) a, int s, int e) =>
+                Items(a.Xs, a.Xo, a.Ys, a.Size, a.Inner, a.Blocks, a.Log, s, e));
     }
 
     private static void Items<T>(T[] xs, int xo, T[] ys, int size, int inner, int blocks, bool log, int first, int end)

@@ -28,7 +28,16 @@ public readonly record struct Conv2dGeometry(int B, int C, int H, int W, int K, 
     public long MacCount => (long)B * K * P * Q * C * R * S;
 
     /// <summary>Validates the hyper-parameters and derives the output size, naming <paramref name="op"/> and the shapes on error.</summary>
-    public static Conv2dGeometry Create(string op, int b, int c, int h, int w, int k, int r, int s, int stride, int padding, int dilation, string shapes)
+    public static Conv2dGeometry Create(string op, int b, int c, int h, int w, int k, int r, int s, int stride, int padding, int dilation, string shapes) =>
+        Create(op, b, c, h, w, k, r, s, stride, padding, dilation, new OperandShapes(shapes, null, null, null, null));
+
+    /// <summary>As the other overload, naming the two operand tensors on error: their description is only formatted when the
+    /// geometry is invalid, so a valid convolution allocates no message text.</summary>
+    internal static Conv2dGeometry Create(string op, int b, int c, int h, int w, int k, int r, int s, int stride, int padding, int dilation,
+        string firstName, Tensor first, string secondName, Tensor second) =>
+        Create(op, b, c, h, w, k, r, s, stride, padding, dilation, new OperandShapes(null, firstName, first, secondName, second));
+
+    private static Conv2dGeometry Create(string op, int b, int c, int h, int w, int k, int r, int s, int stride, int padding, int dilation, OperandShapes shapes)
     {
         if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride must be at least 1, got {stride} ({shapes}).");
         if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), $"{op}: padding must be non-negative, got {padding} ({shapes}).");
@@ -40,5 +49,11 @@ public readonly record struct Conv2dGeometry(int B, int C, int H, int W, int K, 
         int p = (h + 2 * padding - extentH) / stride + 1;
         int q = (w + 2 * padding - extentW) / stride + 1;
         return new Conv2dGeometry(b, c, h, w, k, r, s, p, q, stride, padding, dilation);
+    }
+
+    // The operands' description for error messages, formatted on demand.
+    private readonly record struct OperandShapes(string? Text, string? FirstName, Tensor? First, string? SecondName, Tensor? Second)
+    {
+        public override string ToString() => Text ?? $"{FirstName} {First!.Describe()}, {SecondName} {Second!.Describe()}";
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Astmt.Engine.Cpu;
@@ -7,9 +8,11 @@ using Astmt.Engine.Memory;
 namespace Astmt.Engine.Ops;
 
 /// <summary>
-/// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly;
-/// the others unfold a band of output rows at a time into an im2col matrix [C·R·S, rows·Q] rented from <see cref="BufferPool"/>
-/// once per call, so the buffer stays bounded at full resolution. GEMMs run on the calling thread through <see cref="Gemm"/>,
+/// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly.
+/// In float32 the forward and backward-weight passes of the others, and backward-data at stride 1, are implicit GEMMs
+/// (<see cref="Conv2dImplicit"/>): the im2col matrix is packed panel by panel straight from the image and never written
+/// out. Strided backward-data, and every float64 pass, unfold (or fold) a band of output rows at a time through an im2col matrix [C·R·S, rows·Q] rented from
+/// <see cref="BufferPool"/> once per call, so the buffer stays bounded at full resolution. GEMMs run on the calling thread through <see cref="Gemm"/>,
 /// which splits its own work over the cores; the unfold and fold loops split over channels. Every array is dense NCHW (or
 /// KCRS) starting at the given offset.
 /// </summary>
@@ -40,6 +43,10 @@ internal static class Conv2dKernels
                 GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, pq, g.C, centre != null ? centre.AsSpan(0, g.K * g.C) : weights, g.C, x.AsSpan(xOff + b * inPlane, inPlane), pq,
                     T.Zero, y.AsSpan(yOff + b * outPlane, outPlane), pq);
             if (centre != null) BufferPool.Return(centre);
+        }
+        else if (typeof(T) == typeof(float))
+        {
+            Conv2dImplicit.Forward(g, Unsafe.As<float[]>(x), xOff, MemoryMarshal.Cast<T, float>(weights), Unsafe.As<float[]>(y), yOff);
         }
         else
         {
@@ -98,6 +105,17 @@ internal static class Conv2dKernels
             if (centre != null) BufferPool.Return(centre);
             return;
         }
+        if (typeof(T) == typeof(float) && Conv2dImplicit.BackwardDataIsForwardConv(g))
+        {
+            Conv2dImplicit.BackwardData(g, Unsafe.As<float[]>(gy), gyOff, MemoryMarshal.Cast<T, float>(weights), Unsafe.As<float[]>(gx), gxOff);
+            return;
+        }
+        int group = Conv2dImplicit.ImagesPerGemm(g);
+        if (group > 1)
+        {
+            BackwardDataGrouped(g, gy, gyOff, weights, gx, gxOff, group);
+            return;
+        }
         int band = BandRows(g);
         var col = BufferPool.Rent<T>(g.ColRows * band * g.Q, clear: false);
         try
@@ -115,6 +133,35 @@ internal static class Conv2dKernels
         finally
         {
             BufferPool.Return(col);
+        }
+    }
+
+    /// <summary>Backward-data for small feature maps: <paramref name="group"/> images side by side in one GEMM,
+    /// col [C·R·S, images·P·Q] = wᵀ · [gy_b0 … ] (the weights packed once per group, panels wide enough for the microkernel),
+    /// then each image's columns folded into its gx.</summary>
+    private static void BackwardDataGrouped<T>(in Conv2dGeometry g, T[] gy, int gyOff, Span<T> weights, T[] gx, int gxOff, int group)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int inPlane = g.C * g.H * g.W, outPlane = g.K * g.P * g.Q, pq = g.ColCols;
+        var gradients = BufferPool.Rent<T>(g.K * group * pq, clear: false);
+        var col = BufferPool.Rent<T>(g.ColRows * group * pq, clear: false);
+        try
+        {
+            for (int b0 = 0; b0 < g.B; b0 += group)
+            {
+                int images = Math.Min(group, g.B - b0), n = images * pq;
+                Conv2dImplicit.GatherImages(gy, gyOff, outPlane, b0, images, g.K, pq, gradients);
+                GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.ColRows, n, g.K, weights, g.ColRows, gradients.AsSpan(0, g.K * n), n,
+                    T.Zero, col.AsSpan(0, g.ColRows * n), n);
+                for (int i = 0; i < images; i++)
+                    Im2Col.Fold(col, gx, gxOff + (b0 + i) * inPlane, g.C, g.H, g.W, g.R, g.S, g.Q, 0, g.P, g.Stride, g.Padding, g.Dilation,
+                        clear: true, colOffset: i * pq, colStride: n);
+            }
+        }
+        finally
+        {
+            BufferPool.Return(col);
+            BufferPool.Return(gradients);
         }
     }
 
@@ -144,6 +191,11 @@ internal static class Conv2dKernels
             int taps = g.R * g.S, tap = taps / 2;
             for (int i = 0; i < g.K * g.C; i++) dst[i * taps + tap] = centre[i];
             BufferPool.Return(centre);
+            return;
+        }
+        if (typeof(T) == typeof(float))
+        {
+            Conv2dImplicit.BackwardWeight(g, Unsafe.As<float[]>(x), xOff, Unsafe.As<float[]>(gy), gyOff, MemoryMarshal.Cast<T, float>(dst));
             return;
         }
         int band = BandRows(g);

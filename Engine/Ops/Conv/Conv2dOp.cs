@@ -18,7 +18,7 @@ public static partial class F
                 throw new ArgumentException($"{op}: bias must be [K] = [{weight.Shape[0]}] for weight {weight.Describe()}, got {bias.Describe()}.");
         }
         var g = Conv2dGeometry.Create(op, x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], weight.Shape[0], weight.Shape[2], weight.Shape[3],
-            stride, padding, dilation, $"x {x.Describe()}, weight {weight.Describe()}");
+            stride, padding, dilation, "x", x, "weight", weight);
         var y = Tensor.NewOutput([g.B, g.K, g.P, g.Q], x.DType, x.Device);
         Tensor xd = Dense(x), wd = Dense(weight);
         Tensor? bd = bias == null ? null : Dense(bias);
@@ -42,7 +42,7 @@ public static partial class F
         if (weight.Shape[0] != gradOutput.Shape[1])
             throw new ArgumentException($"{op}: weight [K,C,R,S] {weight.Describe()} has {weight.Shape[0]} output channels but gradOutput [B,K,P,Q] {gradOutput.Describe()} has {gradOutput.Shape[1]}.");
         var g = Conv2dGeometry.Create(op, gradOutput.Shape[0], weight.Shape[1], inputHeight, inputWidth, weight.Shape[0], weight.Shape[2], weight.Shape[3],
-            stride, padding, dilation, $"gradOutput {gradOutput.Describe()}, weight {weight.Describe()}");
+            stride, padding, dilation, "gradOutput", gradOutput, "weight", weight);
         CheckOutputSize(op, g, gradOutput);
         var gx = Tensor.NewOutput([g.B, g.C, g.H, g.W], gradOutput.DType, gradOutput.Device);
         Tensor gyd = Dense(gradOutput), wd = Dense(weight);
@@ -68,7 +68,7 @@ public static partial class F
         if (kernelHeight < 1 || kernelWidth < 1)
             throw new ArgumentOutOfRangeException(nameof(kernelHeight), $"{op}: kernel must be at least 1x1, got {kernelHeight}x{kernelWidth}.");
         var g = Conv2dGeometry.Create(op, x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], gradOutput.Shape[1], kernelHeight, kernelWidth,
-            stride, padding, dilation, $"x {x.Describe()}, gradOutput {gradOutput.Describe()}");
+            stride, padding, dilation, "x", x, "gradOutput", gradOutput);
         CheckOutputSize(op, g, gradOutput);
         var gw = Tensor.NewOutput([g.K, g.C, g.R, g.S], x.DType, x.Device);
         Tensor xd = Dense(x), gyd = Dense(gradOutput);

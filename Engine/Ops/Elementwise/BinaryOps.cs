@@ -131,11 +131,14 @@ internal static class BinaryKernel
         var dyArr = y.HostArray<T>();
         int rows = outer;
         // Rows are independent: split them over the worker threads when the work is large enough to pay for it.
-        Parallelism.For(0, rows, y.Numel >= 1 << 16 ? Math.Max(1, (1 << 14) / inner) : rows, (r0, r1) =>
+        Parallelism.For(0, rows, y.Numel >= 1 << 16 ? Math.Max(1, (1 << 14) / inner) : rows, new RowArgs<T>(shape, sa, sb, da, a.Offset, ia, db, b.Offset, ib, dyArr, inner),
+            static (in RowArgs<T> args, int r0, int r1) =>
         {
+            var (shape, sa, sb, da, aOffset, ia, db, bOffset, ib, dyArr, inner) = args;
+            int rank = shape.Length;
             Span<int> idx = stackalloc int[rank];
             int rem = r0;
-            int pa = a.Offset, pb = b.Offset;
+            int pa = aOffset, pb = bOffset;
             for (int d = rank - 2; d >= 0; d--) { idx[d] = rem % shape[d]; rem /= shape[d]; pa += idx[d] * sa[d]; pb += idx[d] * sb[d]; }
             for (int r = r0; r < r1; r++)
             {
@@ -149,6 +152,8 @@ internal static class BinaryKernel
             }
         });
     }
+
+    private readonly record struct RowArgs<T>(int[] Shape, int[] Sa, int[] Sb, T[] Da, int AOffset, int Ia, T[] Db, int BOffset, int Ib, T[] DyArr, int Inner);
 
     private static void Row<T, TOp>(T[] a, int pa, int ia, T[] b, int pb, int ib, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> where TOp : IBinaryOp<T>
     {

@@ -16,8 +16,15 @@ public static partial class F
         return y;
     }
 
+    // Backward is the differentiable −α·g (what create-graph records). Outside create-graph autograd prefers the in-place form:
+    // acc += −α·g straight into the input's pending gradient (Kernels/grad_reversal.cu on the device), no separate negation pass.
     private sealed class GradientReversalBackward(Tensor x, double alpha) : Node("gradient_reversal", x)
     {
         public override Tensor?[] Backward(Tensor g) => [Mul(g, -alpha)];
+
+        internal override bool AccumulatesInPlace => true;
+
+        internal override void AccumulateInputGradient(Tensor gradOutput, Tensor destination, bool accumulate) =>
+            GradAccumulation.ReverseAccumulate(destination, gradOutput, alpha, accumulate);
     }
 }

@@ -38,7 +38,8 @@ internal static class PointwiseKernels
         T[] xs = x.HostArray<T>(), ys = y.HostArray<T>();
         int xo = x.Offset, yo = y.Offset, n = y.Numel;
         if (n < ParallelThreshold) { MapRange(xs, xo, ys, yo, n, k); return; }
-        Parallelism.For(0, n, MinChunk, (s, e) => MapRange(xs, xo + s, ys, yo + s, e - s, k));
+        Parallelism.For(0, n, MinChunk, (xs, xo, ys, yo, k),
+            static (in (T[] Xs, int Xo, T[] Ys, int Yo, TK K) a, int s, int e) => MapRange(a.Xs, a.Xo + s, a.Ys, a.Yo + s, e - s, a.K));
     }
 
     /// <summary>y = k(a, b) over dense host tensors of equal length.</summary>
@@ -47,7 +48,9 @@ internal static class PointwiseKernels
         T[] As = a.HostArray<T>(), bs = b.HostArray<T>(), ys = y.HostArray<T>();
         int ao = a.Offset, bo = b.Offset, yo = y.Offset, n = y.Numel;
         if (n < ParallelThreshold) { ZipRange(As, ao, bs, bo, ys, yo, n, k); return; }
-        Parallelism.For(0, n, MinChunk, (s, e) => ZipRange(As, ao + s, bs, bo + s, ys, yo + s, e - s, k));
+        Parallelism.For(0, n, MinChunk, (As, ao, bs, bo, ys, yo, k),
+            static (in (T[] As, int Ao, T[] Bs, int Bo, T[] Ys, int Yo, TK K) a, int s, int e) =>
+                ZipRange(a.As, a.Ao + s, a.Bs, a.Bo + s, a.Ys, a.Yo + s, e - s, a.K));
     }
 
     private static void MapRange<T, TK>(T[] x, int xo, T[] y, int yo, int n, TK k) where T : unmanaged where TK : struct, IUnaryKernel<T>

@@ -28,10 +28,19 @@ public static partial class F
             throw new ArgumentException($"{op}: shared must be [B,K,H,W] = [{h.Shape[0]}x{k}x{h.Shape[2]}x{h.Shape[3]}] for h {h.Describe()} and weight {weight.Describe()}, got {shared.Describe()}.");
         if (!h.Device.IsCpu) return AttentionGateComposed(h, weight, bias, bnWeight, bnBias, runningMean, runningVar, training, shared, momentum, eps);
 
-        // z = conv1x1(h) without recording; the gate node is the only one on the tape.
+        // z = conv1x1(h) without recording; the gate node is the only one on the tape. While a step is being recorded z is
+        // allocated as step-owned (not made caller-owned and then registered), so it is not counted as unowned memory
+        // (BufferPool.BeforeUnownedRent), which would induce a collection every few steps.
         Tensor z;
-        using (Autograd.Autograd.NoGrad()) z = Conv2d(h, weight, bias);
-        if (StepArena.ShouldOwnOutputs && !z.InArena) StepArena.Register(z);
+        if (StepArena.ShouldOwnOutputs)
+        {
+            using (StepArena.OwnOutputs())
+            using (Autograd.Autograd.NoGrad()) z = Conv2d(h, weight, bias);
+        }
+        else
+        {
+            using (Autograd.Autograd.NoGrad()) z = Conv2d(h, weight, bias);
+        }
         var stats = BatchNormStatistics(op, z, runningMean, runningVar, training, momentum, eps);
         var mask = Tensor.NewOutputLike(z);
         var y = Tensor.NewOutputLike(z);

@@ -19,8 +19,10 @@ internal static class FusedGateKernels
         T[]? g = gamma?.HostArray<T>(), b = beta?.HostArray<T>();
         int go = gamma?.Offset ?? 0, bo = beta?.Offset ?? 0, so = shared.Offset;
         int channels = z.Shape[1], hw = z.Shape[2] * z.Shape[3], planes = z.Shape[0] * channels;
-        Parallelism.For(0, planes, MinPlanes(hw), (p0, p1) =>
+        Parallelism.For(0, planes, MinPlanes(hw), new ForwardArgs<T>(zs, ss, ms, ys, mu, istd, g, b, go, bo, so, channels, hw),
+            static (in ForwardArgs<T> args, int p0, int p1) =>
         {
+            var (zs, ss, ms, ys, mu, istd, g, b, go, bo, so, channels, hw) = args;
             var sigmoid = default(SigmoidKernel<T>);
             int w = Vector256<T>.Count;
             for (int p = p0; p < p1; p++)
@@ -56,8 +58,10 @@ internal static class FusedGateKernels
         T[] gs = gy.HostArray<T>(), ss = shared.HostArray<T>(), ms = mask.HostArray<T>(), bs = gBn.HostArray<T>();
         T[]? outShared = gShared?.HostArray<T>();
         int gOff = gy.Offset, sOff = shared.Offset, n = gBn.Numel;
-        Parallelism.For(0, n, 1 << 15, (i0, i1) =>
+        Parallelism.For(0, n, 1 << 15, new BackwardArgs<T>(gs, ss, ms, bs, outShared, gOff, sOff),
+            static (in BackwardArgs<T> args, int i0, int i1) =>
         {
+            var (gs, ss, ms, bs, outShared, gOff, sOff) = args;
             int w = Vector256<T>.Count, i = i0;
             var one = Vector256<T>.One;
             for (; i <= i1 - w; i += w)
@@ -75,6 +79,11 @@ internal static class FusedGateKernels
             }
         });
     }
+
+    // The loops' inputs, passed as state so that they allocate no closure.
+    private readonly record struct ForwardArgs<T>(T[] Zs, T[] Ss, T[] Ms, T[] Ys, T[] Mu, T[] Istd, T[]? G, T[]? B, int Go, int Bo, int So, int Channels, int Hw);
+
+    private readonly record struct BackwardArgs<T>(T[] Gs, T[] Ss, T[] Ms, T[] Bs, T[]? OutShared, int GOff, int SOff);
 
     // Below ~16K elements per thread the fork costs more than it saves.
     private static int MinPlanes(int hw) => Math.Max(1, (1 << 14) / Math.Max(1, hw));

@@ -8,7 +8,7 @@ public static class FusedLayers
     /// <summary>
     /// <c>shared ⊙ σ(bn(conv(h)))</c> through <see cref="F.AttentionGate"/>, with <paramref name="conv"/> a 1x1 convolution and
     /// <paramref name="bn"/> in its own training or evaluation mode (in training its running statistics and batch counter update
-    /// exactly as <see cref="BatchNorm2d.Forward"/> does).
+    /// exactly as <see cref="BatchNorm2d.ForwardCore"/> does).
     /// </summary>
     public static Tensor AttentionGate(Conv2d conv, BatchNorm2d bn, Tensor h, Tensor shared)
     {
@@ -27,9 +27,7 @@ public static class FusedLayers
 
     private static void IncrementCounter(Tensor counter)
     {
-        if (counter.Device.IsCpu) { counter.Span<long>()[0]++; return; }
-        using var host = counter.To(Device.Cpu);
-        host.Span<long>()[0]++;
-        counter.CopyFrom(host);
+        if (counter.Device.IsCpu) counter.Span<long>()[0]++;
+        else DeviceOps.For(counter).AddScalarInt64(counter, 1); // on the device: no host round trip per batch norm
     }
 }

@@ -17,9 +17,11 @@ internal static class BatchNormKernels
     /// <summary>mean [C] and biased variance [C] of x [B,C,HW] over B and HW (two passes).</summary>
     public static void Statistics<T>(T[] x, int xOff, int batch, int channels, int hw, T[] mean, T[] variance) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double n = (double)batch * hw;
-        Parallelism.For(0, channels, MinChannels(batch * hw), (c0, c1) =>
+        Parallelism.For(0, channels, MinChannels(batch * hw), new StatisticsArgs<T>(x, xOff, batch, channels, hw, mean, variance),
+            static (in StatisticsArgs<T> a, int c0, int c1) =>
         {
+            var (x, xOff, batch, channels, hw, mean, variance) = a;
+            double n = (double)batch * hw;
             for (int c = c0; c < c1; c++)
             {
                 double s = 0;
@@ -36,8 +38,10 @@ internal static class BatchNormKernels
     public static void Normalize<T>(T[] x, int xOff, T[] y, int batch, int channels, int hw, T[] mean, T[] invstd,
         T[]? weight, int wOff, T[]? bias, int bOff, bool relu) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Parallelism.For(0, channels, MinChannels(batch * hw), (c0, c1) =>
+        Parallelism.For(0, channels, MinChannels(batch * hw), new NormalizeArgs<T>(x, xOff, y, batch, channels, hw, mean, invstd, weight, wOff, bias, bOff, relu),
+            static (in NormalizeArgs<T> a, int c0, int c1) =>
         {
+            var (x, xOff, y, batch, channels, hw, mean, invstd, weight, wOff, bias, bOff, relu) = a;
             for (int c = c0; c < c1; c++)
             {
                 T scale = invstd[c] * (weight == null ? T.One : weight[wOff + c]);
@@ -56,9 +60,12 @@ internal static class BatchNormKernels
     public static void Backward<T>(T[] x, int xOff, T[]? y, T[] gy, int gyOff, int batch, int channels, int hw, T[] mean, T[] invstd,
         T[]? weight, int wOff, bool training, T[]? gx, T[]? gWeight, T[]? gBias) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double n = (double)batch * hw;
-        Parallelism.For(0, channels, MinChannels(batch * hw), (c0, c1) =>
+        Parallelism.For(0, channels, MinChannels(batch * hw),
+            new BackwardArgs<T>(x, xOff, y, gy, gyOff, batch, channels, hw, mean, invstd, weight, wOff, training, gx, gWeight, gBias),
+            static (in BackwardArgs<T> a, int c0, int c1) =>
         {
+            var (x, xOff, y, gy, gyOff, batch, channels, hw, mean, invstd, weight, wOff, training, gx, gWeight, gBias) = a;
+            double n = (double)batch * hw;
             for (int c = c0; c < c1; c++)
             {
                 T m = mean[c];
@@ -179,6 +186,15 @@ internal static class BatchNormKernels
             gx[i] = k * gi + offset + slope * (x[i] - mean);
         }
     }
+
+    // The inputs of each parallel loop, passed as state so that the loops allocate no closure.
+    private readonly record struct StatisticsArgs<T>(T[] X, int XOff, int Batch, int Channels, int Hw, T[] Mean, T[] Variance);
+
+    private readonly record struct NormalizeArgs<T>(T[] X, int XOff, T[] Y, int Batch, int Channels, int Hw, T[] Mean, T[] Invstd,
+        T[]? Weight, int WOff, T[]? Bias, int BOff, bool Relu);
+
+    private readonly record struct BackwardArgs<T>(T[] X, int XOff, T[]? Y, T[] Gy, int GyOff, int Batch, int Channels, int Hw, T[] Mean, T[] Invstd,
+        T[]? Weight, int WOff, bool Training, T[]? Gx, T[]? GWeight, T[]? GBias);
 
     // A channel costs B·H·W reads per pass; below ~16K elements per thread the fork costs more than it saves.
     private static int MinChannels(int perChannel) => Math.Max(1, (1 << 14) / Math.Max(1, perChannel));

@@ -1,4 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Astmt.Engine.Cpu;
 
 namespace Astmt.Engine.Ops;
@@ -58,7 +62,10 @@ internal static class MaxPoolKernels
         {
             int r0 = xp + 2 * oh * w, r1 = r0 + w, o = yp + oh * q;
             int top = 2 * oh * w;
-            for (int ow = 0; ow < q; ow++)
+            int vectorized = typeof(T) == typeof(float) && Avx2.IsSupported
+                ? Window2x2Row(MemoryMarshal.Cast<T, float>(x.AsSpan()), r0, r1, MemoryMarshal.Cast<T, float>(y.AsSpan()), indices, o, top, w, q)
+                : 0;
+            for (int ow = vectorized; ow < q; ow++)
             {
                 int iw = 2 * ow;
                 T best = x[r0 + iw];
@@ -73,6 +80,58 @@ internal static class MaxPoolKernels
                 indices[o + ow] = arg;
             }
         }
+    }
+
+    /// <summary>
+    /// Eight outputs of a 2x2/2 row at a time (AVX2): the two input rows are split into even and odd columns and the four taps
+    /// compared in the scalar loop's scan order with its rule (a later tap wins when greater or NaN), as vector masks.
+    /// Returns how many outputs of the row it wrote (a multiple of eight); the scalar loop finishes the row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Window2x2Row(Span<float> x, int r0, int r1, Span<float> y, long[] indices, int o, int top, int w, int q)
+    {
+        int done = q & ~7;
+        if (done == 0) return 0;
+        // Every vector reads 16 input columns [2·ow, 2·ow + 16) of both rows; 2·done ≤ 2q ≤ w keeps them inside the row.
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        _ = x[r1 + 2 * done - 1];
+        _ = y[o + done - 1];
+        _ = indices[o + done - 1];
+        var evenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        var lane = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        for (int ow = 0; ow < done; ow += 8)
+        {
+            int iw = 2 * ow;
+            var t0 = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xr, (nuint)(r0 + iw)), evenOdd);
+            var t1 = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xr, (nuint)(r0 + iw + 8)), evenOdd);
+            var b0 = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xr, (nuint)(r1 + iw)), evenOdd);
+            var b1 = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xr, (nuint)(r1 + iw + 8)), evenOdd);
+            // Even columns in the low half of each permuted vector, odd columns in the high half.
+            var topLeft = Vector256.Create(t0.GetLower(), t1.GetLower());
+            var topRight = Vector256.Create(t0.GetUpper(), t1.GetUpper());
+            var bottomLeft = Vector256.Create(b0.GetLower(), b1.GetLower());
+            var bottomRight = Vector256.Create(b0.GetUpper(), b1.GetUpper());
+            var arg0 = Vector256.Create(top + iw) + lane;
+            var best = topLeft;
+            var arg = arg0;
+            Take(ref best, ref arg, topRight, arg0 + Vector256.Create(1));
+            Take(ref best, ref arg, bottomLeft, arg0 + Vector256.Create(w));
+            Take(ref best, ref arg, bottomRight, arg0 + Vector256.Create(w + 1));
+            best.StoreUnsafe(ref yr, (nuint)(o + ow));
+            Avx2.ConvertToVector256Int64(arg.GetLower()).StoreUnsafe(ref indices[o + ow]);
+            Avx2.ConvertToVector256Int64(arg.GetUpper()).StoreUnsafe(ref indices[o + ow + 4]);
+        }
+        return done;
+    }
+
+    /// <summary>best, arg ← v, vArg in the lanes where v &gt; best or v is NaN (the scalar rule).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Take(ref Vector256<float> best, ref Vector256<int> arg, Vector256<float> v, Vector256<int> vArg)
+    {
+        var take = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+        best = Vector256.ConditionalSelect(take, v, best);
+        arg = Vector256.ConditionalSelect(take.AsInt32(), vArg, arg);
     }
 
     /// <summary>dst [B·C, H·W] = 0, then dst[plane, indices[plane, j]] += values[plane, j] for every j of values [B·C, P·Q].</summary>

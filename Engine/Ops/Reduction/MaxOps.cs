@@ -92,7 +92,9 @@ internal static class MaxKernel
         int xo = x.Offset, blocks = AxisBlocks.PerOuter(inner), items = outer * blocks;
         int minChunk = AxisBlocks.MinChunk(size, inner);
         if (items <= minChunk) Items(xs, xo, vs, ids, size, inner, blocks, 0, items);
-        else Parallelism.For(0, items, minChunk, (s, e) => Items(xs, xo, vs, ids, size, inner, blocks, s, e));
+        else Parallelism.For(0, items, minChunk, (xs, xo, vs, ids, size, inner, blocks),
+            static (in (T[] Xs, int Xo, T[]? Vs, long[] Ids, int Size, int Inner, int Blocks) a, int s, int e) =>
+                Items(a.Xs, a.Xo, a.Vs, a.Ids, a.Size, a.Inner, a.Blocks, s, e));
     }
 
     private static void Items<T>(T[] xs, int xo, T[]? vs, long[] ids, int size, int inner, int blocks, int first, int end)

@@ -66,7 +66,9 @@ internal static class NormKernel
         int xo = x.Offset, yo = y.Offset, blocks = AxisBlocks.PerOuter(inner), items = outer * blocks;
         int minChunk = AxisBlocks.MinChunk(size, inner);
         if (items <= minChunk) Items(xs, xo, ys, yo, size, inner, blocks, 0, items);
-        else Parallelism.For(0, items, minChunk, (s, e) => Items(xs, xo, ys, yo, size, inner, blocks, s, e));
+        else Parallelism.For(0, items, minChunk, (xs, xo, ys, yo, size, inner, blocks),
+            static (in (T[] Xs, int Xo, T[] Ys, int Yo, int Size, int Inner, int Blocks) a, int s, int e) =>
+                Items(a.Xs, a.Xo, a.Ys, a.Yo, a.Size, a.Inner, a.Blocks, s, e));
     }
 
     private static void Items<T>(T[] xs, int xo, T[] ys, int yo, int size, int inner, int blocks, int first, int end)

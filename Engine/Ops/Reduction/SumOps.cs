@@ -6,7 +6,12 @@ namespace Astmt.Engine.Ops;
 public static partial class F
 {
     /// <summary>Sum of every element (a 0-d tensor).</summary>
-    public static Tensor Sum(Tensor x) => Reshape(Sum(x, Enumerable.Range(0, x.Rank).ToArray(), keepDim: false), []);
+    public static Tensor Sum(Tensor x) => Reshape(Sum(x, AllDims(x.Rank), keepDim: false), []);
+
+    // [0, 1, …, rank-1], shared per rank (Sum only reads it), so a full reduction allocates no index array.
+    private static readonly int[][] AllDimsByRank = [.. Enumerable.Range(0, 9).Select(r => Enumerable.Range(0, r).ToArray())];
+
+    private static int[] AllDims(int rank) => rank < AllDimsByRank.Length ? AllDimsByRank[rank] : [.. Enumerable.Range(0, rank)];
 
     /// <summary>Mean of every element (a 0-d tensor).</summary>
     public static Tensor Mean(Tensor x) => Div(Sum(x), Math.Max(x.Numel, 1));
@@ -24,11 +29,18 @@ public static partial class F
     public static Tensor Sum(Tensor x, int[] dims, bool keepDim = false)
     {
         CheckFloat("sum", x);
-        var reduce = new bool[x.Rank];
+        Span<bool> reduce = stackalloc bool[x.Rank];
         foreach (var d in dims) reduce[ShapeUtil.Dim("sum", d, x.Rank)] = true;
         var keptShape = new int[x.Rank];
-        for (int i = 0; i < x.Rank; i++) keptShape[i] = reduce[i] ? 1 : x.Shape[i];
-        var outShape = keepDim ? keptShape : keptShape.Where((_, i) => !reduce[i]).ToArray();
+        int outRank = 0;
+        for (int i = 0; i < x.Rank; i++)
+        {
+            keptShape[i] = reduce[i] ? 1 : x.Shape[i];
+            if (!reduce[i]) outRank++;
+        }
+        int[] outShape = keepDim ? keptShape : new int[outRank];
+        if (!keepDim)
+            for (int i = 0, j = 0; i < x.Rank; i++) if (!reduce[i]) outShape[j++] = x.Shape[i];
         var y = Tensor.NewOutput(outShape, x.DType, x.Device);
         var src = Dense(x);
         if (!x.Device.IsCpu) DeviceOps.For(x).SumTo(src, y, keptShape);
@@ -38,17 +50,27 @@ public static partial class F
         return y;
     }
 
-    private static void SumKernel<T>(ReadOnlySpan<T> x, int[] shape, bool[] reduce, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void SumKernel<T>(ReadOnlySpan<T> x, int[] shape, ReadOnlySpan<bool> reduce, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rank = shape.Length;
         if (rank == 0) { y[0] = x[0]; return; }
         // Output strides over the input's index space: 0 on reduced dimensions.
-        var outStride = new int[rank];
+        Span<int> outStride = stackalloc int[rank];
         int acc = 1;
         for (int i = rank - 1; i >= 0; i--) { outStride[i] = reduce[i] ? 0 : acc; if (!reduce[i]) acc *= shape[i]; }
-        var partial = new double[y.Length];
+        // The float64 accumulators are as long as the output (a whole image for a channel sum): rented, not allocated, so a
+        // training step does not put large-object-heap arrays on the GC every step.
+        var rented = System.Buffers.ArrayPool<double>.Shared.Rent(y.Length);
+        try { SumInto(x, shape, outStride, reduce[rank - 1], rented.AsSpan(0, y.Length), y); }
+        finally { System.Buffers.ArrayPool<double>.Shared.Return(rented); }
+    }
+
+    private static void SumInto<T>(ReadOnlySpan<T> x, int[] shape, ReadOnlySpan<int> outStride, bool innerReduced, Span<double> partial, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rank = shape.Length;
+        partial.Clear();
         int inner = shape[rank - 1];
-        bool innerReduced = reduce[rank - 1];
         Span<int> idx = stackalloc int[rank];
         int pos = 0;
         for (int start = 0; start < x.Length; start += inner)

@@ -19,8 +19,10 @@ internal static class ResizeKernels
         using var taps = new AxisTaps<T>(geo);
         var t = taps;
         int inPlane = geo.InH * geo.InW, outPlane = geo.OutH * geo.OutW;
-        Parallelism.For(0, geo.B * geo.C, Math.Max(1, (1 << 14) / Math.Max(1, outPlane)), (p0, p1) =>
+        Parallelism.For(0, geo.B * geo.C, Math.Max(1, (1 << 14) / Math.Max(1, outPlane)), new PlaneArgs<T>(geo, t, x, xOff, y, inPlane, outPlane),
+            static (in PlaneArgs<T> a, int p0, int p1) =>
         {
+            var (geo, t, x, xOff, y, inPlane, outPlane) = a;
             var blend = BufferPool.Rent<T>(geo.InW, clear: false);
             try
             {
@@ -40,8 +42,10 @@ internal static class ResizeKernels
         using var taps = new AxisTaps<T>(geo);
         var t = taps;
         int inPlane = geo.InH * geo.InW, outPlane = geo.OutH * geo.OutW;
-        Parallelism.For(0, geo.B * geo.C, Math.Max(1, (1 << 14) / Math.Max(1, outPlane)), (p0, p1) =>
+        Parallelism.For(0, geo.B * geo.C, Math.Max(1, (1 << 14) / Math.Max(1, outPlane)), new PlaneArgs<T>(geo, t, gy, gyOff, gx, inPlane, outPlane),
+            static (in PlaneArgs<T> a, int p0, int p1) =>
         {
+            var (geo, t, gy, gyOff, gx, inPlane, outPlane) = a;
             var spread = BufferPool.Rent<T>(geo.InW, clear: false);
             try
             {
@@ -53,6 +57,10 @@ internal static class ResizeKernels
             }
         });
     }
+
+    // A parallel loop's inputs (source, its offset, destination), passed as state so that it allocates no closure.
+    private readonly record struct PlaneArgs<T>(ResizeGeometry Geo, AxisTaps<T> Taps, T[] Source, int SourceOffset, T[] Destination, int InPlane, int OutPlane)
+        where T : unmanaged, IFloatingPointIeee754<T>;
 
     private static void ForwardPlane<T>(in ResizeGeometry g, in AxisTaps<T> t, T[] x, int xp, T[] y, int yp, T[] blend)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -12,8 +12,10 @@ public static partial class F
         int d = ShapeUtil.Dim("cat", dim, first.Rank);
         var shape = (int[])first.Shape.Clone();
         shape[d] = 0;
-        foreach (var x in xs)
+        // Indexed loops: foreach over the interface would allocate an enumerator per call.
+        for (int k = 0; k < xs.Count; k++)
         {
+            var x = xs[k];
             CheckPair("cat", first, x);
             bool ok = x.Rank == first.Rank;
             for (int i = 0; ok && i < x.Rank; i++) ok = i == d || x.Shape[i] == first.Shape[i];
@@ -25,8 +27,9 @@ public static partial class F
         for (int i = 0; i < d; i++) outer *= shape[i];
         int innerOut = y.Numel / Math.Max(outer, 1);
         int offset = 0;
-        foreach (var x in xs)
+        for (int k = 0; k < xs.Count; k++)
         {
+            var x = xs[k];
             int innerX = x.Numel / Math.Max(outer, 1);
             var src = Dense(x);
             if (!first.Device.IsCpu) DeviceOps.For(first).CopyBlocks(src, 0, innerX, y, offset, innerOut, innerX, outer);
@@ -52,9 +55,23 @@ public static partial class F
         }
     }
 
-    private sealed class CatBackward(IReadOnlyList<Tensor> xs, int dim) : Node("cat", xs.ToArray())
+    private sealed class CatBackward(IReadOnlyList<Tensor> xs, int dim) : Node("cat", Copy(xs))
     {
-        private readonly int[] _sizes = xs.Select(x => x.Shape[dim]).ToArray();
+        private readonly int[] _sizes = Sizes(xs, dim);
+
+        private static Tensor?[] Copy(IReadOnlyList<Tensor> xs)
+        {
+            var inputs = new Tensor?[xs.Count];
+            for (int i = 0; i < inputs.Length; i++) inputs[i] = xs[i];
+            return inputs;
+        }
+
+        private static int[] Sizes(IReadOnlyList<Tensor> xs, int dim)
+        {
+            var sizes = new int[xs.Count];
+            for (int i = 0; i < sizes.Length; i++) sizes[i] = xs[i].Shape[dim];
+            return sizes;
+        }
 
         public override Tensor?[] Backward(Tensor g)
         {

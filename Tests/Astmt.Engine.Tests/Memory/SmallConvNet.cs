@@ -25,7 +25,7 @@ internal sealed class SmallConvNet : Module<Tensor, (Tensor Logits, Tensor Depth
         _depth = RegisterModule("depth", new Conv2d(6, 1, 1, generator: g));
     }
 
-    public override (Tensor Logits, Tensor Depth) Forward(Tensor input)
+    protected override (Tensor Logits, Tensor Depth) ForwardCore(Tensor input)
     {
         var h = F.Relu(_bn1.Forward(_conv1.Forward(input)));
         h = F.MaxPool2d(h, 2, 2);

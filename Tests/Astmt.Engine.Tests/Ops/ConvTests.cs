@@ -130,11 +130,14 @@ public class ConvTests
             [Numeric.RandomDouble(rng, 1, 2, 5, 6), Numeric.RandomDouble(rng, 3, 2, kernel, kernel), Numeric.RandomDouble(rng, 3)]);
     }
 
-    [Test]
-    public void ResultsDoNotDependOnThreadCount()
+    // The second configuration has enough input channels for backward-data to run as a forward convolution, and a map
+    // small enough for its three images to share one GEMM.
+    [TestCase(3, 8, 23, 21, 6)]
+    [TestCase(3, 17, 9, 11, 20)]
+    public void ResultsDoNotDependOnThreadCount(int batch, int channels, int height, int width, int outChannels)
     {
         var rng = new Random(16);
-        var c = new Config(3, 8, 23, 21, 6, 3, 3, 1, 2, 2, true);
+        var c = new Config(batch, channels, height, width, outChannels, 3, 3, 1, 2, 2, true);
         var x = Numeric.RandomFloat(rng, c.B, c.C, c.H, c.W);
         var w = Numeric.RandomFloat(rng, c.K, c.C, c.R, c.S);
         var b = Numeric.RandomFloat(rng, c.K);
@@ -174,6 +177,64 @@ public class ConvTests
         finally
         {
             Conv2dKernels.MaxBandElements = previous;
+            Conv2dKernels.MinBandColumns = previousColumns;
+        }
+    }
+
+    [TestCase(2, DType.Float32)]
+    [TestCase(3, DType.Float32)]
+    [TestCase(2, DType.Float64)]
+    public void ImagesGroupedIntoOneGemmMatchFloat64Loops(int imagesPerGemm, DType dtype)
+    {
+        // Five images in groups of two or three (the last group shorter): small maps share one GEMM in every pass.
+        var rng = new Random(19);
+        var c = new Config(5, 3, 9, 7, 4, 3, 3, 2, 2, 2, true);
+        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
+        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
+        var b = Numeric.RandomDouble(rng, c.K);
+        var expected = Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
+        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
+        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out var gwRef);
+        int previousColumns = Conv2dKernels.MinBandColumns;
+        Conv2dKernels.MinBandColumns = imagesPerGemm * p * q;
+        try
+        {
+            double tol = dtype == DType.Float64 ? 1e-12 : 1e-5;
+            Tensor xs = x.To(dtype), ws = w.To(dtype), bs = b.To(dtype), gys = gy.To(dtype);
+            Numeric.AssertClose(expected, F.Conv2d(xs, ws, bs, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), tol, tol, "grouped forward");
+            Numeric.AssertClose(gxRef, F.Conv2dInputGrad(gys, ws, c.H, c.W, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), tol, tol, "grouped input grad");
+            Numeric.AssertClose(gwRef, F.Conv2dWeightGrad(xs, gys, c.R, c.S, c.Stride, c.Padding, c.Dilation).ToDoubleArray(), tol * 10, tol, "grouped weight grad");
+        }
+        finally
+        {
+            Conv2dKernels.MinBandColumns = previousColumns;
+        }
+    }
+
+    [TestCase(1, 1, 512)]
+    [TestCase(1, 1, 1)]
+    [TestCase(2, 2, 512)]
+    [TestCase(0, 1, 512)]
+    public void StrideOneBackwardDataWithManyChannelsMatchesFloat64Loops(int padding, int dilation, int minBandColumns)
+    {
+        // 17 input channels: float32 backward-data runs as a forward convolution with flipped weights (images grouped into
+        // one GEMM with the default 512 columns, one image per GEMM with 1).
+        var rng = new Random(20);
+        var c = new Config(3, 17, 9, 11, 5, 3, 3, 1, padding, dilation, false);
+        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
+        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
+        Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), null, out int p, out int q);
+        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
+        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out _);
+        int previousColumns = Conv2dKernels.MinBandColumns;
+        Conv2dKernels.MinBandColumns = minBandColumns;
+        try
+        {
+            var gx32 = F.Conv2dInputGrad(gy.To(DType.Float32), w.To(DType.Float32), c.H, c.W, c.Stride, c.Padding, c.Dilation);
+            Numeric.AssertClose(gxRef, gx32.ToDoubleArray(), 2e-6 * Math.Sqrt(c.K * c.R * c.S), 1e-5, "float32 input grad");
+        }
+        finally
+        {
             Conv2dKernels.MinBandColumns = previousColumns;
         }
     }

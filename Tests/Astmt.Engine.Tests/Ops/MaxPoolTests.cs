@@ -44,6 +44,20 @@ public class MaxPoolTests
         Assert.That(idx.ToArray<long>(), Is.EqualTo(expectedIdx));
     }
 
+    [Test]
+    public void NaNsAndTiesResolveByTheSameRuleInWideFloat32Rows()
+    {
+        // 38 columns: two eight-output vectors of the 2x2/2 row and a scalar tail; NaNs and ties land on every tap position.
+        var rng = new Random(36);
+        var data = new double[4 * 38];
+        for (int i = 0; i < data.Length; i++) data[i] = rng.Next(7) == 0 ? double.NaN : rng.Next(-2, 3);
+        var x = Tensor.FromArray(data, 1, 1, 4, 38);
+        var (y, idx) = F.MaxPool2dWithIndices(x.To(DType.Float32), 2, 2);
+        var (expected, expectedIdx) = ReferenceWithNaN(data, x.Shape, 2, 2, 0);
+        Assert.That(y.ToDoubleArray(), Is.EqualTo(expected));
+        Assert.That(idx.ToArray<long>(), Is.EqualTo(expectedIdx));
+    }
+
     [TestCase(2, 2, 0)]
     [TestCase(3, 2, 1)]
     public void GradientsMatchFiniteDifferences(int kernel, int stride, int padding)

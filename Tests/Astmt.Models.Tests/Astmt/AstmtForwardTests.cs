@@ -151,5 +151,7 @@ public class AstmtForwardTests
         Assert.That(() => network.Forward(Tensor.Zeros([2, 1, 32, 32]), "semseg"), Throws.ArgumentException.With.Message.Contains("[B,3,H,W]"));
         Assert.That(() => new AstmtNetwork(Tiny() with { OutputStride = 32 }), Throws.ArgumentException.With.Message.Contains("output stride"));
         Assert.That(() => AstmtConfig.ParseModel("astmt-r18"), Throws.ArgumentException.With.Message.Contains("astmt-r26"));
+        // Width 16 would leave the low-level path 3 channels, which its SE (reduction 4) cannot reduce: the config says so first.
+        Assert.That(() => new AstmtNetwork(Tiny() with { DecoderWidth = 16 }), Throws.ArgumentException.With.Message.Contains("decoder width must be a multiple of 16 from 32"));
     }
 }

@@ -36,8 +36,8 @@ internal sealed class CommonOptions
 
     public Option<string> Device { get; } = new("--device")
     {
-        Description = "cpu (default), cuda (needs a CUDA driver and GPU), or emu (the CUDA kernels on the CPU emulator: verification only, very slow).",
-        DefaultValueFactory = _ => "cpu",
+        Description = "auto (default: cuda when a CUDA driver and GPU are present, else cpu), cpu, cuda, or emu (the CUDA kernels on the CPU emulator: verification only, very slow).",
+        DefaultValueFactory = _ => "auto",
     };
 
     public void AddTo(Command command)
@@ -67,7 +67,7 @@ internal sealed class CommonOptions
             throw new ArgumentException($"--clock thread-cpu measures only the calling thread, so it needs --threads 1 (got {threads}).");
         Parallelism.Threads = threads;
         Sampler.Clock = clock;
-        var device = BenchDevice.Initialize(result.GetValue(Device) ?? "cpu");
+        var device = BenchDevice.Initialize(result.GetValue(Device) ?? "auto");
         return new RunSettings(threads, warmup, reps, result.GetValue(Json), clock) { Device = device };
     }
 }

@@ -23,7 +23,7 @@ internal static class MicroCommand
             var config = ManualConfig.CreateMinimumViable()
                 .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
                 .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-            BenchmarkSwitcher.FromTypes([typeof(GemmKernelBenchmarks), typeof(ParallelRegionBenchmarks)]).Run(["--filter", result.GetValue(filter)!], config);
+            BenchmarkSwitcher.FromTypes([typeof(GemmKernelBenchmarks), typeof(Im2ColPackingBenchmarks), typeof(ParallelRegionBenchmarks)]).Run(["--filter", result.GetValue(filter)!], config);
             return 0;
         });
         return command;

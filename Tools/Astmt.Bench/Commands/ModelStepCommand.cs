@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Astmt.Bench.Measurement;
 using Astmt.Bench.Report;
+using Astmt.Engine.Cuda;
 using Astmt.Engine.Diagnostics;
 using Astmt.Engine.Memory;
 
@@ -32,7 +33,8 @@ internal static class ModelStepCommand
         var height = new Option<int>("--height") { Description = "Image height (a multiple of 32 for the SegNets).", DefaultValueFactory = _ => 96 };
         var width = new Option<int>("--width") { Description = "Image width (a multiple of 32 for the SegNets).", DefaultValueFactory = _ => 128 };
         var reference = new Option<string?>("--reference") { Description = "Compare with a reference implementation in the same run: pytorch." };
-        var command = new Command(name, description) { model, batch, height, width, reference };
+        var kernels = new Option<bool>("--kernels") { Description = "On a device (cuda, emu): also time every kernel launch (events around it) and print the time per kernel." };
+        var command = new Command(name, description) { model, batch, height, width, reference, kernels };
         common.AddTo(command);
         command.SetAction(result =>
         {
@@ -41,12 +43,15 @@ internal static class ModelStepCommand
             if (refName is not null && refName != "pytorch")
                 throw new ArgumentException($"--reference: only 'pytorch' is available for {name}, got '{refName}'.");
             var shape = new StepShape(result.GetValue(model)!, result.GetValue(batch), result.GetValue(height), result.GetValue(width));
-            return Run(name, training, settings, shape, refName is not null);
+            bool perKernel = result.GetValue(kernels);
+            if (perKernel && settings.Device.IsCpu)
+                throw new ArgumentException($"--kernels times device kernel launches: it needs --device cuda or emu (the device is {settings.Device}). On the CPU use ASTMT_PROFILE=1 for a per-op profile.");
+            return Run(name, training, settings, shape, refName is not null, perKernel);
         });
         return command;
     }
 
-    private static int Run(string command, bool training, RunSettings settings, StepShape shape, bool withPyTorch)
+    private static int Run(string command, bool training, RunSettings settings, StepShape shape, bool withPyTorch, bool perKernel)
     {
         using var workload = ModelWorkloads.Create(shape.Model, shape.Batch, shape.Height, shape.Width, settings.Device);
         double flops = 2.0 * workload.ForwardMacsPerBatch * (training ? 3 : 1);
@@ -66,6 +71,11 @@ internal static class ModelStepCommand
         }
 
         Action step = training ? workload.TrainStep : workload.Forward;
+        // On a device the step is also timed on the device's own clock (CUDA events on the stream; the host clock on the emulator).
+        using var device = settings.Device.IsCpu ? null : new DeviceStepProfiler(BenchDevice.Context(settings.Device), perKernel);
+        if (device is not null)
+            Console.WriteLine($"device time: {device.Clock}{(perKernel ? "; every kernel launch timed the same way (--kernels)" : "")}");
+        var deviceMs = new List<double>();
         int calls = 0;
         long arraysAtTimedStart = 0;
         var oursCpuMs = new List<double>();
@@ -76,15 +86,23 @@ internal static class ModelStepCommand
             {
                 arraysAtTimedStart = BufferPool.ArraysCreated;
                 if (OpProfiler.Enabled) OpProfiler.Reset();
+                device?.Reset();
             }
             OpProfiler.Mark();
             var cpu0 = Environment.CpuUsage.TotalTime;
+            long allocated0 = GC.GetTotalAllocatedBytes(precise: true), arrays0 = BufferPool.ArraysCreated;
+            int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             long t0 = Stopwatch.GetTimestamp();
-            step();
-            BenchDevice.Synchronize(settings.Device); // a device step ends when its kernels have run, not when they are queued
+            if (device is null) step();
+            else deviceMs.Add(device.TimeStep(step)); // waits for the step's kernels: a device step ends when they have run
             double wall = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            // Managed bytes of all threads: what drives gen0 collections (the pool's pinned arrays are counted when created only).
+            double allocatedKb = (GC.GetTotalAllocatedBytes(precise: true) - allocated0) / 1024.0;
             oursCpuMs.Add((Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds);
-            Console.WriteLine($"  ours    {Phase(oursCpuMs.Count, settings.Warmup)}: {wall,10:F1} ms wall, {oursCpuMs[^1],10:F1} ms CPU");
+            Console.WriteLine($"  ours    {Phase(oursCpuMs.Count, settings.Warmup)}: {wall,10:F1} ms wall, {oursCpuMs[^1],10:F1} ms CPU" +
+                              (device is null ? "" : $", {deviceMs[^1],10:F1} ms device") +
+                              $", {allocatedKb,8:F0} KB managed allocated ({BufferPool.ArraysCreated - arrays0} pool arrays), " +
+                              $"GCs gen0/1/2 {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}");
         };
         var referenceMs = new List<double>();
         var referenceCpuMs = new List<double>();
@@ -130,12 +148,37 @@ internal static class ModelStepCommand
         if (workload is MtanWorkload { RentedAfterForwardMb: { } afterForward })
             Console.WriteLine($"ours: {afterForward:F0} MB rented when forward and losses were done (before backward)");
         if (OpProfiler.Enabled) Console.Write(OpProfiler.Format(settings.Reps));
+        double? deviceMedian = device is null ? null : Median([.. deviceMs.Skip(settings.Warmup)]);
+        KernelRow[]? kernelRows = null;
+        if (device is not null)
+        {
+            Console.WriteLine($"ours: {deviceMedian:F1} ms per step on the device ({device.Clock}), median of {device.Steps}");
+            if (device.PerKernel) kernelRows = PrintKernels(device);
+        }
 
         JsonReport.Write(settings.Json, new StepReport(command, shape.Model, shape.Batch, shape.Height, shape.Width, settings.Threads, settings.Warmup, settings.Reps,
             settings.Clock.ToString(), workload.Parameters, workload.FlopConvention, flops / 1e9, peak, peakWidth,
             oursResult.MsPerStep, oursResult.MsMin, oursResult.MsMax, oursResult.CpuMsPerStep, oursResult.ImagesPerS, oursResult.GflopPerS, oursResult.PeakFraction, rss, sample.GcCollections,
-            arraysCreated, BufferPool.CreatedBytes / 1048576.0, refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName));
+            arraysCreated, BufferPool.CreatedBytes / 1048576.0, refResult, refResult?.Ratio, DateTime.UtcNow.ToString("u"), Environment.MachineName,
+            settings.Device.ToString(), device?.Clock, deviceMedian, kernelRows));
         return 0;
+    }
+
+    // The per-kernel table of the timed steps: launches and milliseconds per step, mean per launch, and share of the device step time.
+    private static KernelRow[] PrintKernels(DeviceStepProfiler device)
+    {
+        int steps = Math.Max(1, device.Steps);
+        var rows = device.Kernels.Select(k => new KernelRow(k.Name, k.Launches / (double)steps, k.TotalMs / steps, k.MeanUs,
+            device.TotalStepMs > 0 ? k.TotalMs / device.TotalStepMs : 0)).ToArray();
+        Console.WriteLine($"kernels, per step (mean of {device.Steps} timed steps; {device.Clock}):");
+        var table = new ConsoleTable(("kernel", 34, true), ("launches", 9, false), ("total ms", 10, false), ("mean us", 10, false), ("share", 7, false));
+        table.PrintHeader();
+        foreach (var r in rows)
+            table.PrintRow(r.Name, $"{r.LaunchesPerStep:F0}", $"{r.TotalMsPerStep:F2}", $"{r.MeanUs:F1}", $"{100 * r.ShareOfStep:F1}%");
+        double covered = rows.Sum(r => r.ShareOfStep);
+        Console.WriteLine($"{rows.Sum(r => r.LaunchesPerStep):F0} launches per step; kernels cover {100 * covered:F1}% of the device step time " +
+                          "(the rest: copies, memsets, gaps between launches, and the timing events themselves)");
+        return rows;
     }
 
     private static string Phase(int run, int warmup) => run <= warmup ? $"warm-up {run}" : $"run {run - warmup}";
@@ -160,5 +203,10 @@ internal static class ModelStepCommand
     internal sealed record StepReport(string Command, string Model, int Batch, int Height, int Width, int Threads, int Warmup, int Steps, string Clock,
         long Parameters, string FlopConvention, double GflopPerStep, double FmaPeakGflopPerS, string FmaPeakWidth,
         double MsPerStep, double MsMin, double MsMax, double CpuMsPerStep, double ImagesPerS, double GflopPerS, double PeakFraction, double PeakRssMb,
-        int GcCount, long PoolArraysCreatedTimed, double PoolCreatedMb, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine);
+        int GcCount, long PoolArraysCreatedTimed, double PoolCreatedMb, StepResult? Reference, double? Ratio, string MeasuredUtc, string Machine,
+        string Device, string? DeviceClock, double? DeviceMsPerStep, KernelRow[]? Kernels);
+
+    /// <summary>One kernel's line of <c>--kernels</c>: launches and total milliseconds per timed step, mean microseconds per launch, and
+    /// its share of the device step time.</summary>
+    internal sealed record KernelRow(string Name, double LaunchesPerStep, double TotalMsPerStep, double MeanUs, double ShareOfStep);
 }

@@ -73,15 +73,15 @@ internal sealed class MtanWorkload : IModelWorkload
             total = total is null ? loss : F.Add(total, loss);
         }
         if (OpProfiler.Enabled) RentedAfterForwardMb = BufferPool.RentedBytes / 1048576.0;
-        long t0 = Stopwatch.GetTimestamp();
+        long t0 = Stopwatch.GetTimestamp(), b0 = GC.GetAllocatedBytesForCurrentThread();
         total!.Backward();
-        long t1 = Stopwatch.GetTimestamp();
+        long t1 = Stopwatch.GetTimestamp(), b1 = GC.GetAllocatedBytesForCurrentThread();
         _optimizer.Step();
         if (OpProfiler.Enabled)
         {
             // Whole phases next to the per-op entries: backward as a whole (node time plus gradient accumulation) and the update.
-            OpProfiler.Add("phase: backward (all)", t1 - t0);
-            OpProfiler.Add("phase: optimizer step", Stopwatch.GetTimestamp() - t1);
+            OpProfiler.Add("phase: backward (all)", t1 - t0, b1 - b0);
+            OpProfiler.Add("phase: optimizer step", Stopwatch.GetTimestamp() - t1, GC.GetAllocatedBytesForCurrentThread() - b1);
         }
     }
 

@@ -5,6 +5,7 @@ using Astmt.Engine.NN;
 using Astmt.Engine.Optim;
 using Astmt.Models.Astmt;
 using Astmt.Train.Config;
+using Astmt.Train.Training;
 
 namespace Astmt.Train.Experiments.AstmtModels;
 
@@ -21,6 +22,8 @@ namespace Astmt.Train.Experiments.AstmtModels;
 /// p = (epoch + 1)/epochs).</para>
 /// <para>A NaN guard: per-task steps change the weights inside the batch, so the weights, buffers and optimizer state are
 /// snapshotted first and put back when a loss is not finite; the trainer then checkpoints the last good state.</para>
+/// <para>Device (<c>--device</c>): the weights, batch-norm statistics, momentum buffers and each batch live there; losses, metrics,
+/// predictions and checkpoints use host copies, so a checkpoint written on one device resumes on any other.</para>
 /// <para>Exact resume: the checkpoint holds the weights and batch-norm statistics (<c>model.</c>), the SGD momentum buffers
 /// (<c>optim.</c>), the augmentation generator (<c>rng.</c>) and the discriminator statistics of the open epoch (<c>metrics.</c>);
 /// the learning rate and alpha derive from the trainer's step, and the sample order from the seed.</para>
@@ -33,6 +36,7 @@ public sealed class AstmtExperiment : IExperiment
     private readonly double[] _groupBaseRates;
     private readonly Generator _augment;
     private readonly AstmtDiscriminatorMeter _discriminator;
+    private readonly Device _device;
 
     /// <summary>Builds the network, data and optimizer of <paramref name="config"/>; bad options are a
     /// <see cref="ConfigurationException"/> naming the flag.</summary>
@@ -42,7 +46,9 @@ public sealed class AstmtExperiment : IExperiment
         Options = AstmtOptions.From(config);
         Baselines = AstmtBaselines.Load(Options.BaselineFiles, Options.Network.Tasks);
         Data = new AstmtDataSource(config, Options);
+        _device = TrainingDevice.Initialize(config.Device);
         _network = new AstmtNetwork(Options.Network, unchecked((ulong)config.Seed));
+        _network.To(_device); // before the optimizer, whose momentum buffers follow the parameters
         _optimizer = AstmtTraining.CreateOptimizer(_network, config.LearningRate);
         _groupBaseRates = _optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
         _augment = new Generator(unchecked((ulong)config.Seed * 0x9E3779B97F4A7C15UL + 0xA5A5UL));
@@ -65,6 +71,9 @@ public sealed class AstmtExperiment : IExperiment
 
     /// <summary>The optimizer (for tests).</summary>
     public Sgd Optimizer => _optimizer;
+
+    /// <summary>The device the network trains on (<c>--device</c>).</summary>
+    public Device Device => _device;
 
     internal AstmtOptions Options { get; }
     internal AstmtDataSource Data { get; }
@@ -127,6 +136,8 @@ public sealed class AstmtExperiment : IExperiment
             for (int i = 0; i < seeds.Length; i++) seeds[i] = _augment.NextUInt64();
         }
         using var data = Data.TrainBatch(batch.SampleIndices, seeds);
+        var images = TrainingDevice.On(data.Images, _device);
+        var truths = data.Truths.ToDictionary(p => p.Key, p => TrainingDevice.On(p.Value, _device));
 
         double progress = Math.Clamp(batch.Progress, 0, 1);
         double decay = Math.Pow(1 - progress, 0.9);
@@ -138,11 +149,16 @@ public sealed class AstmtExperiment : IExperiment
         IReadOnlyList<AstmtTaskStep> steps;
         try
         {
-            steps = AstmtTraining.TrainStep(_network, _optimizer, data.Images, data.Truths, alpha, Options.StepMode, Options.Network.Adversarial);
+            steps = AstmtTraining.TrainStep(_network, _optimizer, images, truths, alpha, Options.StepMode, Options.Network.Adversarial);
         }
         finally
         {
             Autograd.ReleaseStep();
+            if (!_device.IsCpu)
+            {
+                images.Dispose();
+                foreach (var t in truths.Values) t.Dispose();
+            }
         }
 
         var losses = new Dictionary<string, double>();
@@ -171,6 +187,8 @@ public sealed class AstmtExperiment : IExperiment
         // The optimizer already stepped inside TrainStep (per task, or once on the sum); a non-finite batch was rolled back there.
     }
 
+    // The weights are copied on their device; the optimizer's state dict is a host copy (on a GPU that is one transfer of the
+    // momentum buffers per step, the price of the rollback).
     private Dictionary<string, Tensor> Snapshot()
     {
         var copy = new Dictionary<string, Tensor>();
@@ -200,21 +218,23 @@ public sealed class AstmtExperiment : IExperiment
     /// <inheritdoc />
     public IEvaluation BeginEvaluation() => new AstmtEvaluation(this);
 
-    /// <summary>Every task's raw prediction [B,C,H,W] for <paramref name="images"/> in eval mode without a graph (the encoder runs
-    /// once when it holds nothing task-specific); the caller disposes them.</summary>
+    /// <summary>Every task's raw prediction [B,C,H,W] on the host for host <paramref name="images"/>, in eval mode without a graph
+    /// (the encoder runs once when it holds nothing task-specific); the caller disposes them.</summary>
     internal Dictionary<string, Tensor> PredictEval(Tensor images)
     {
         bool training = _network.Training;
         _network.Eval();
+        var input = TrainingDevice.On(images, _device);
         try
         {
             using (Autograd.NoGrad())
             {
-                var outputs = _network.ForwardTasks(images);
+                var outputs = _network.ForwardTasks(input);
                 var result = new Dictionary<string, Tensor>();
                 foreach (var (task, output) in outputs)
                 {
-                    result[task] = output.Prediction;
+                    result[task] = TrainingDevice.OnHost(output.Prediction);
+                    if (!ReferenceEquals(result[task], output.Prediction)) output.Prediction.Dispose();
                     output.Features.Dispose();
                 }
                 return result;
@@ -222,6 +242,7 @@ public sealed class AstmtExperiment : IExperiment
         }
         finally
         {
+            if (!ReferenceEquals(input, images)) input.Dispose();
             _network.Train(training);
         }
     }
@@ -235,8 +256,8 @@ public sealed class AstmtExperiment : IExperiment
     public ExperimentState CaptureState()
     {
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var (name, t) in _network.StateDict()) tensors["model." + name] = t.Detach();
-        foreach (var (name, t) in _optimizer.StateDict("optim.")) tensors[name] = t;
+        foreach (var (name, t) in _network.StateDict()) tensors["model." + name] = t.Device.IsCpu ? t.Detach() : t.To(Device.Cpu);
+        foreach (var (name, t) in _optimizer.StateDict("optim.")) tensors[name] = t; // host copies
         tensors["rng.augment"] = GeneratorState.Save(_augment);
         tensors["metrics.discriminator"] = Tensor.FromArray((double[])_discriminator.State.Clone(), _discriminator.State.Length);
         var metadata = new Dictionary<string, string>

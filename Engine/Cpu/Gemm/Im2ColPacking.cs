@@ -1,0 +1,295 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Astmt.Engine.Cpu;
+
+/// <summary>
+/// The im2col matrix of one image x [C,H,W] as a GEMM operand that is never written out: row (c,r,s), column (p,q) holds
+/// x[c, p·stride − padding + r·dilation, q·stride − padding + s·dilation], or zero where that falls in the padding.
+/// Rows number C·R·S, columns P·Q. Several images side by side ([C·R·S, Images·P·Q], image i at X + i·ImageStride) let
+/// small feature maps share one GEMM.
+/// </summary>
+internal unsafe struct Im2ColView
+{
+    /// <summary>The image [C,H,W], pinned for the duration of the GEMM.</summary>
+    public float* X;
+
+    /// <summary>Channels, input height and width.</summary>
+    public int C, H, W;
+
+    /// <summary>Kernel height and width.</summary>
+    public int R, S;
+
+    /// <summary>Output height and width.</summary>
+    public int P, Q;
+
+    /// <summary>Convolution hyper-parameters.</summary>
+    public int Stride, Padding, Dilation;
+
+    /// <summary>Images side by side along the columns (at least 1), and the elements from one image to the next.</summary>
+    public int Images, ImageStride;
+
+    /// <summary>Rows of the matrix: C·R·S.</summary>
+    public readonly int Rows => C * R * S;
+
+    /// <summary>Columns of the matrix: Images·P·Q.</summary>
+    public readonly int Cols => Images * P * Q;
+}
+
+/// <summary>
+/// Implicit-GEMM packing: fills the GEMM's B micro-panels (kc×NR, k-major, see <see cref="GemmPacking.PackB{TK}"/>)
+/// straight from the NCHW image, with padding, stride and dilation, so a convolution never materialises its im2col matrix.
+/// The panels hold exactly the bytes explicit im2col followed by <see cref="GemmPacking.PackB{TK}"/> would, so the
+/// microkernel arithmetic (and its independence of the thread count) is unchanged.
+/// </summary>
+internal static unsafe class Im2ColPacking
+{
+    /// <summary>Most kernel columns S whose valid output-column ranges are kept on the stack.</summary>
+    private const int MaxStackTaps = 64;
+
+    /// <summary>Packs col[p0..p0+kc, j0..j0+nc] (op(B) = col [C·R·S, P·Q]: convolution forward) into micro-panels of
+    /// kc×NR; panel t starts at dst + t·NR·kc. Columns past nc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackCol<TK>(in Im2ColView v, int p0, int kc, int j0, int nc, float* dst) where TK : struct, IMicrokernel
+    {
+        int nr = TK.NR;
+        Span<int> bounds = v.S <= MaxStackTaps ? stackalloc int[2 * MaxStackTaps] : new int[2 * v.S];
+        ColumnBounds(v, bounds);
+        // A micro-panel's columns are runs of output positions within one output row each: (row, first q, length, image).
+        Span<int> runs = stackalloc int[RunInts * (nr + 1)];
+        int taps = v.R * v.S, plane = v.H * v.W;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            int runCount = SplitIntoRuns(j0 + jr, cols, v, runs);
+            float* d = dst + (nint)jr * kc;
+            int crs = p0, c = crs / taps, r = crs % taps / v.S, s = crs % v.S;
+            if (runCount == 1 && cols == nr && v.Stride == 1)
+            {
+                PackColOneRun<TK>(v, runs[0], runs[1], runs[3], kc, c, r, s, bounds, d);
+                continue;
+            }
+            for (int kk = 0; kk < kc; kk++)
+            {
+                float* dk = d + (nint)kk * nr;
+                float* xc = v.X + (nint)c * plane;
+                int dh = r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
+                int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
+                int off = 0;
+                for (int i = 0; i < runCount; i++)
+                {
+                    int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
+                    int h = oh * v.Stride + dh;
+                    if ((uint)h >= (uint)v.H) Zero(dk + off, len);
+                    else GatherRun(xc + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, dk + off);
+                    off += len;
+                }
+                if (cols < nr) Zero(dk + cols, nr - cols);
+                if (++s == v.S) { s = 0; if (++r == v.R) { r = 0; c++; } }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The common micro-panel of a stride-1 convolution: all NR columns in one output row (oh, q..q+NR) of one image, so
+    /// each k row is one contiguous stretch of an input row, copied whole unless it touches the padding. Starts at tap
+    /// (c, r, s). Per k row this is a bounds test and NR floats copied, which matters because at full resolution a packed
+    /// panel is used by only M/MR microkernel calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackColOneRun<TK>(in Im2ColView v, int oh, int q, int image, int kc, int c, int r, int s, Span<int> bounds, float* d)
+        where TK : struct, IMicrokernel
+    {
+        int nr = TK.NR, plane = v.H * v.W;
+        float* xc = v.X + (nint)image * v.ImageStride + (nint)c * plane;
+        for (int kk = 0; kk < kc; kk++)
+        {
+            float* dk = d + (nint)kk * nr;
+            int h = oh + r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
+            if ((uint)h >= (uint)v.H) Zero(dk, nr);
+            else
+            {
+                float* row = xc + (nint)h * v.W + dw;
+                int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
+                if (q >= qLo && q + nr <= qHi) CopyPanelRow(row + q, dk, nr);
+                else GatherRun(row, 1, q, nr, qLo, qHi, dk);
+            }
+            if (++s == v.S) { s = 0; if (++r == v.R) { r = 0; xc += plane; } }
+        }
+    }
+
+    /// <summary>Copies one k row of a micro-panel (NR floats): whole 512-bit vectors where the CPU has them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPanelRow(float* src, float* dst, int nr)
+    {
+        if (Vector512.IsHardwareAccelerated && nr % 16 == 0)
+            for (int i = 0; i < nr; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+        else Copy(src, dst, nr);
+    }
+
+    /// <summary>Packs colᵀ[p0..p0+kc, j0..j0+nc] (op(B) = colᵀ [P·Q, C·R·S]: convolution backward-weight) into
+    /// micro-panels of kc×NR. Each column of the panel is a row of col, gathered contiguously into scratch eight at a
+    /// time and transposed in registers into the panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackColTransposed<TK>(in Im2ColView v, int p0, int kc, int j0, int nc, float* dst) where TK : struct, IMicrokernel
+    {
+        int nr = TK.NR;
+        Span<int> bounds = v.S <= MaxStackTaps ? stackalloc int[2 * MaxStackTaps] : new int[2 * v.S];
+        ColumnBounds(v, bounds);
+        int maxRuns = (kc + v.Q - 1) / v.Q + 1;
+        Span<int> runs = maxRuns <= 128 ? stackalloc int[RunInts * 128] : new int[RunInts * maxRuns];
+        int runCount = SplitIntoRuns(p0, kc, v, runs);
+        int ldt = (kc + 7) & ~7;
+        float* rows8 = GemmScratch.Gather(8 * ldt);
+        int taps = v.R * v.S, plane = v.H * v.W, total = v.Rows;
+        bool transpose8 = Transpose8x8.IsSupported && nr % 8 == 0;
+        int kc8 = kc & ~7;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            float* d = dst + (nint)jr * kc;
+            for (int j8 = 0; j8 < nr; j8 += 8)
+            {
+                int group = Math.Min(8, nr - j8);
+                for (int g = 0; g < group; g++)
+                {
+                    float* t = rows8 + g * ldt;
+                    int crs = j0 + jr + j8 + g;
+                    // Columns past the matrix (or past this call's nc) pack as zeros.
+                    if (jr + j8 + g >= nc || crs >= total) { Zero(t, kc); continue; }
+                    int c = crs / taps, r = crs % taps / v.S, s = crs % v.S;
+                    float* xc = v.X + (nint)c * plane;
+                    int dh = r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
+                    int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
+                    int off = 0;
+                    for (int i = 0; i < runCount; i++)
+                    {
+                        int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
+                        int h = oh * v.Stride + dh;
+                        if ((uint)h >= (uint)v.H) Zero(t + off, len);
+                        else GatherRun(xc + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, t + off);
+                        off += len;
+                    }
+                }
+                int p = 0;
+                if (transpose8 && group == 8)
+                    for (; p < kc8; p += 8) Transpose8x8.Run(rows8 + p, ldt, d + (nint)p * nr + j8, nr);
+                for (int g = 0; g < group; g++)
+                {
+                    float* t = rows8 + g * ldt;
+                    float* dj = d + j8 + g;
+                    for (int pp = p; pp < kc; pp++) dj[(nint)pp * nr] = t[pp];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs rows [i0, i0+mc) and k range [p0, p0+kc) of the flipped, transposed weights w'[c, (k,t)] = w[k, c, T−1−t]
+    /// (w [K,C,R,S], T = R·S) into micro-panels of kc×MR, as <see cref="GemmPacking.PackA{TK}"/> lays them out. Rows past
+    /// mc pack as zeros. For one k, the MR rows are MR consecutive runs of T taps in w, read backwards.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackFlippedWeights<TK>(float* w, in FlippedWeightsShape shape, int i0, int mc, int p0, int kc, float* dst)
+        where TK : struct, IMicrokernel
+    {
+        int mr = TK.MR, taps = shape.Taps;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* d = dst + (nint)ir * kc;
+            // One output channel k at a time: each of the MR rows is a contiguous run of taps in w, read backwards.
+            for (int p = 0; p < kc;)
+            {
+                int k = (p0 + p) / taps, t = (p0 + p) - k * taps, run = Math.Min(taps - t, kc - p);
+                float* dp = d + (nint)p * mr;
+                int u8 = 0;
+                if (mr == 8 && rows == 8 && Transpose8x8.IsSupported)
+                {
+                    // Eight taps of the eight rows at a time, transposed in registers and stored with a negative stride,
+                    // which reverses the taps: the tap at offset j of the loaded eight lands at position u8 + 7 − j.
+                    for (; u8 + 8 <= run; u8 += 8)
+                        Transpose8x8.Run(w + ((nint)k * shape.C + i0 + ir) * taps + (taps - 1 - t - u8 - 7), taps, dp + (nint)(u8 + 7) * mr, -mr);
+                }
+                for (int i = 0; i < rows; i++)
+                {
+                    float* src = w + ((nint)k * shape.C + i0 + ir + i) * taps + (taps - 1 - t);
+                    for (int u = u8; u < run; u++) dp[(nint)u * mr + i] = src[-u];
+                }
+                for (int i = rows; i < mr; i++)
+                    for (int u = 0; u < run; u++) dp[(nint)u * mr + i] = 0f;
+                p += run;
+            }
+        }
+    }
+
+    /// <summary>For each kernel column s, the output columns [qLo, qHi) whose input column q·stride + s·dilation − padding
+    /// lies inside [0, W) (empty when none does), stored as bounds[2s], bounds[2s+1].</summary>
+    private static void ColumnBounds(in Im2ColView v, Span<int> bounds)
+    {
+        for (int s = 0; s < v.S; s++)
+        {
+            int dw = s * v.Dilation - v.Padding;
+            int lo = dw >= 0 ? 0 : Math.Min(v.Q, (-dw + v.Stride - 1) / v.Stride);
+            int hi = v.W - dw <= 0 ? 0 : Math.Min(v.Q, (v.W - dw + v.Stride - 1) / v.Stride);
+            bounds[2 * s] = lo;
+            bounds[2 * s + 1] = Math.Max(lo, hi);
+        }
+    }
+
+    /// <summary>Ints per run: output row, first output column, length, image.</summary>
+    private const int RunInts = 4;
+
+    /// <summary>Splits columns [first, first + count) (positions over all images) into runs within one output row of one
+    /// image. Returns the number of runs.</summary>
+    private static int SplitIntoRuns(int first, int count, in Im2ColView v, Span<int> runs)
+    {
+        int n = 0, t = first, end = first + count, q = v.Q;
+        while (t < end)
+        {
+            int row = t / q, col = t - row * q, len = Math.Min(q - col, end - t);
+            int image = row / v.P;
+            runs[RunInts * n] = row - image * v.P;
+            runs[RunInts * n + 1] = col;
+            runs[RunInts * n + 2] = len;
+            runs[RunInts * n + 3] = image;
+            n++;
+            t += len;
+        }
+        return n;
+    }
+
+    /// <summary>dst[i] = row[(q + i)·stride] for output columns q + i inside [qLo, qHi), zero outside; i in [0, len).
+    /// <paramref name="row"/> points at input column dw of the input row, so output column q reads row[q·stride].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherRun(float* row, int stride, int q, int len, int qLo, int qHi, float* dst)
+    {
+        int lo = Math.Max(q, qLo), hi = Math.Min(q + len, qHi);
+        if (lo >= hi) { Zero(dst, len); return; }
+        if (lo > q) Zero(dst, lo - q);
+        float* d = dst + (lo - q);
+        int n = hi - lo;
+        if (stride == 1) Copy(row + lo, d, n);
+        else
+        {
+            float* src = row + (nint)lo * stride;
+            for (int i = 0; i < n; i++) d[i] = src[(nint)i * stride];
+        }
+        if (hi < q + len) Zero(dst + (hi - q), q + len - hi);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        for (; i < n; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(float* dst, int n)
+    {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+        for (; i < n; i++) dst[i] = 0f;
+    }
+}

@@ -1,0 +1,61 @@
+using Astmt.Engine;
+using Astmt.Engine.Autograd;
+using Astmt.Engine.Memory;
+using Astmt.Models.Astmt;
+using NUnit.Framework;
+using AG = Astmt.Engine.Autograd.Autograd;
+
+namespace Astmt.Models.Tests.Astmt;
+
+/// <summary>
+/// Eval-mode inference of ASTMT through the inference scope (<see cref="AstmtNetwork.ForwardTasks"/> and every task module are
+/// frames): the no-grad outputs equal the recorded forward's and only they stay rented afterwards.
+/// </summary>
+[NonParallelizable]
+public class AstmtInferenceMemoryTests
+{
+    private static AstmtConfig Tiny() => new()
+    {
+        Tasks = [AstmtTask.Semseg(4), AstmtTask.Normals, AstmtTask.Edge],
+        CustomBlocks = [1, 1, 1, 1],
+        WidthDivisor = 8,
+        Adversarial = true,
+    };
+
+    [Test]
+    public void NoGradForwardTasksEqualsTheRecordedForwardAndLeavesOnlyItsOutputsRented()
+    {
+        var network = new AstmtNetwork(Tiny(), seed: 21);
+        network.Eval();
+        var rng = new Random(21);
+        var data = new float[2 * 3 * 32 * 32];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)rng.NextDouble();
+        var x = Tensor.FromArray(data, 2, 3, 32, 32);
+        var expected = network.ForwardTasks(x).ToDictionary(o => o.Key, o => o.Value.Prediction.ToArray<float>()); // grad mode on
+        AG.ReleaseStep();
+        using (AG.NoGrad())
+        {
+            DisposeAll(network.ForwardTasks(x)); // fills the pool
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            long rented = BufferPool.RentedBytes;
+            var outputs = network.ForwardTasks(x);
+            long outputBytes = outputs.Values.Sum(o => (long)(o.Prediction.Numel + o.Features.Numel) * sizeof(float));
+            Assert.That(BufferPool.RentedBytes - rented, Is.EqualTo(outputBytes), "after the forward only its outputs are rented");
+            foreach (var (task, output) in outputs)
+                Assert.That(output.Prediction.ToArray<float>(), Is.EqualTo(expected[task]).Within(1e-4), task);
+            DisposeAll(outputs);
+            Assert.That(BufferPool.RentedBytes, Is.EqualTo(rented));
+            Assert.That(InferenceScope.OwnedCount, Is.Zero);
+        }
+    }
+
+    private static void DisposeAll(IReadOnlyDictionary<string, AstmtOutput> outputs)
+    {
+        foreach (var o in outputs.Values)
+        {
+            o.Prediction.Dispose();
+            o.Features.Dispose();
+        }
+    }
+}
