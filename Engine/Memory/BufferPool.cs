@@ -6,7 +6,7 @@ namespace Astmt.Engine.Memory;
 /// </summary>
 /// <remarks>
 /// <para>Exact buckets cost memory: an idle array of one length cannot serve a request for another, so the pool ends up
-/// holding more than the step ever has live at once (at 288×384, MTAN created 8.7 GB of arrays for a 8.0 GB live peak; best-fit
+/// holding more than the step ever has live at once (at 288×384, MTAN created 8.7 GB of arrays for an 8.0 GB live peak; best-fit
 /// reuse of a slightly larger array did not help, because the lengths that sit idle at the peak are not near the ones asked
 /// for). So the pool bounds what it keeps <em>resident</em> instead: whenever rented plus resident idle bytes would pass the
 /// high-water mark of rented bytes plus <see cref="ResidentSlackBytes"/>, the pages of the least recently returned idle arrays
