@@ -136,8 +136,9 @@ internal static class GradAccumulation
             var grad = input.Grad;
             if (grad == null || grad.IsReleased)
             {
-                // What the unfused path would store (a caller-owned copy), written once instead of computed and then copied.
-                grad = Tensor.Empty(input.Shape, input.DType, input.Device);
+                // What the unfused path would store (a persistent copy, as AccumulateLeaf makes), written once instead of
+                // computed and then copied.
+                grad = Tensor.NewPersistent(input.Shape, input.DType, input.Device, clear: false);
                 node.AccumulateInputGradient(g, grad, accumulate: false);
                 input.Grad = grad;
             }

@@ -6,7 +6,7 @@ namespace Astmt.Engine.Memory;
 /// </summary>
 /// <remarks>
 /// <para>Exact buckets cost memory: an idle array of one length cannot serve a request for another, so the pool ends up
-/// holding more than the step ever has live at once (at 288×384, MTAN created 8.7 GB of arrays for a 8.0 GB live peak; best-fit
+/// holding more than the step ever has live at once (at 288×384, MTAN created 8.7 GB of arrays for an 8.0 GB live peak; best-fit
 /// reuse of a slightly larger array did not help, because the lengths that sit idle at the peak are not near the ones asked
 /// for). So the pool bounds what it keeps <em>resident</em> instead: whenever rented plus resident idle bytes would pass the
 /// high-water mark of rented bytes plus <see cref="ResidentSlackBytes"/>, the pages of the least recently returned idle arrays
@@ -115,6 +115,13 @@ public static class BufferPool
         Interlocked.Exchange(ref _unownedSinceCollect, 0);
         GC.Collect();
         GC.WaitForPendingFinalizers();
+    }
+
+    /// <summary>Called when a host tensor counted by <see cref="BeforeUnownedRent"/> is disposed: its bytes came back without
+    /// a collection, so a loop that disposes what it creates never reaches the threshold.</summary>
+    internal static void AfterUnownedDispose(long bytes)
+    {
+        if (Interlocked.Add(ref _unownedSinceCollect, -bytes) < 0) Interlocked.Exchange(ref _unownedSinceCollect, 0); // counted before the last collection
     }
 
     /// <summary>Rents an array of exactly <paramref name="length"/> elements; its contents are undefined unless <paramref name="clear"/>.</summary>

@@ -16,6 +16,7 @@ namespace Astmt.Engine;
 public sealed partial class Tensor : IDisposable
 {
     private Storage? _storage;
+    private bool _countsAsUnowned; // counted by BufferPool.BeforeUnownedRent until disposed
     private bool _requiresGrad;
 
     /// <summary>Sizes of each dimension.</summary>
@@ -116,6 +117,11 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Returns the storage to the pool now. Further access throws.</summary>
     public void Dispose()
     {
+        if (_countsAsUnowned && !IsReleased)
+        {
+            _countsAsUnowned = false;
+            BufferPool.AfterUnownedDispose((long)Numel * DType.SizeOf());
+        }
         ReleaseStorage();
         GC.SuppressFinalize(this);
     }
@@ -190,13 +196,15 @@ public sealed partial class Tensor : IDisposable
             if (d < 0) throw new ArgumentException($"Negative dimension in shape [{string.Join('x', shape)}].");
         int n = ShapeUtil.Numel(shape);
         scoped &= !arena;
-        if (!arena && !scoped && device.IsCpu) BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
+        bool unowned = !arena && !scoped && device.IsCpu;
+        if (unowned) BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
         Storage storage = device.IsCpu
             ? Storage.RentHost(dtype, n, clear)
             : DeviceRegistry.Get(device).Allocate(dtype, n, clear);
         var t = new Tensor(storage, shape, strides: null, 0, addRef: false);
         if (arena) StepArena.Register(t);
         else if (scoped) InferenceScope.Register(t);
+        else t._countsAsUnowned = unowned;
         return t;
     }
 
