@@ -5,8 +5,8 @@ using Astmt.Engine.Cuda.Native;
 namespace Astmt.Engine.Cuda;
 
 /// <summary>
-/// A real CUDA device through the driver API: the device's primary context, modules compiled from Kernels/*.cu by NVRTC
-/// (cached on disk as PTX), and launches on the default stream. Every driver call is checked where it is made.
+/// A real CUDA device through the driver API: the device's primary context, modules from Kernels/*.cu (PTX precompiled by
+/// nvcc at build time, else compiled by NVRTC and cached on disk: <see cref="PtxProvider"/>), and launches on the default stream. Every driver call is checked where it is made.
 /// </summary>
 public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
 {
@@ -102,7 +102,8 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
         }
     }
 
-    /// <summary>Resolves a kernel: compiles its family with NVRTC for this device's architecture (through the PTX cache) on first use.</summary>
+    /// <summary>Resolves a kernel: loads its family on first use, from PTX precompiled by nvcc when embedded and current,
+    /// else compiled by NVRTC for this device's architecture through the PTX cache (<see cref="PtxProvider"/>).</summary>
     public KernelFunction GetFunction(string name)
     {
         lock (_gate)
@@ -110,9 +111,7 @@ public sealed unsafe class CudaContext : GpuContext, IKernelLauncher
             if (_functions.TryGetValue(name, out var f)) return f;
             EnsureCurrent();
             string family = KernelSources.FamilyOf(name);
-            string arch = $"compute_{Math.Min(ComputeCapability, 90)}";
-            string ptx = PtxCache.Default.GetOrCompile(family, arch);
-            var module = LoadModule(family, ptx);
+            var module = LoadModule(family, PtxProvider.Default.Get(family, ComputeCapability).Ptx);
             var nameBytes = Encoding.UTF8.GetBytes(name + "\0");
             IntPtr handle;
             fixed (byte* n = nameBytes)

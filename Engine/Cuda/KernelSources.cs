@@ -40,7 +40,7 @@ public static partial class KernelSources
     {
         var asm = typeof(KernelSources).Assembly;
         var files = new Dictionary<string, string>();
-        foreach (var name in asm.GetManifestResourceNames().Where(n => n.StartsWith("Kernels/")))
+        foreach (var name in asm.GetManifestResourceNames().Where(n => n.StartsWith("Kernels/") && !n.StartsWith("Kernels/ptx/")))
         {
             using var stream = asm.GetManifestResourceStream(name)!;
             using var reader = new StreamReader(stream);
