@@ -50,16 +50,18 @@ internal static class GradAccumulation
             var src = g.HostArray<float>();
             int dstOffset = acc.Offset, srcOffset = g.Offset;
             float scale = (float)-lambda;
-            Cpu.Parallelism.For(0, acc.Numel, MinParallelChunk, (lo, hi) =>
-                ScaleAdd(dst.AsSpan(dstOffset + lo, hi - lo), src.AsSpan(srcOffset + lo, hi - lo), scale, accumulate));
+            Cpu.Parallelism.For(0, acc.Numel, MinParallelChunk, (dst, dstOffset, src, srcOffset, scale, accumulate),
+                static (in (float[] Dst, int DstOffset, float[] Src, int SrcOffset, float Scale, bool Accumulate) a, int lo, int hi) =>
+                    ScaleAdd(a.Dst.AsSpan(a.DstOffset + lo, hi - lo), a.Src.AsSpan(a.SrcOffset + lo, hi - lo), a.Scale, a.Accumulate));
         }
         else
         {
             var dst = acc.HostArray<double>();
             var src = g.HostArray<double>();
             int dstOffset = acc.Offset, srcOffset = g.Offset;
-            Cpu.Parallelism.For(0, acc.Numel, MinParallelChunk, (lo, hi) =>
-                ScaleAdd(dst.AsSpan(dstOffset + lo, hi - lo), src.AsSpan(srcOffset + lo, hi - lo), -lambda, accumulate));
+            Cpu.Parallelism.For(0, acc.Numel, MinParallelChunk, (dst, dstOffset, src, srcOffset, -lambda, accumulate),
+                static (in (double[] Dst, int DstOffset, double[] Src, int SrcOffset, double Scale, bool Accumulate) a, int lo, int hi) =>
+                    ScaleAdd(a.Dst.AsSpan(a.DstOffset + lo, hi - lo), a.Src.AsSpan(a.SrcOffset + lo, hi - lo), a.Scale, a.Accumulate));
         }
     }
 
@@ -134,8 +136,9 @@ internal static class GradAccumulation
             var grad = input.Grad;
             if (grad == null || grad.IsReleased)
             {
-                // What the unfused path would store (a caller-owned copy), written once instead of computed and then copied.
-                grad = Tensor.Empty(input.Shape, input.DType, input.Device);
+                // What the unfused path would store (a persistent copy, as AccumulateLeaf makes), written once instead of
+                // computed and then copied.
+                grad = Tensor.NewPersistent(input.Shape, input.DType, input.Device, clear: false);
                 node.AccumulateInputGradient(g, grad, accumulate: false);
                 input.Grad = grad;
             }

@@ -16,9 +16,12 @@ public static class Im2Col
     public static void Unfold<T>(T[] x, int xOffset, T[] col, int channels, int height, int width, int kernelH, int kernelW,
         int outW, int p0, int rows, int stride, int padding, int dilation) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int plane = height * width, cols = rows * outW, taps = kernelH * kernelW;
-        Parallelism.For(0, channels, MinChannelsPerThread(taps * cols), (c0, c1) =>
+        int cols = rows * outW, taps = kernelH * kernelW;
+        var band = new Band<T>(x, xOffset, col, height, width, kernelH, kernelW, outW, p0, rows, stride, padding, dilation, Clear: false, ColOffset: 0, Ld: cols);
+        Parallelism.For(0, channels, MinChannelsPerThread(taps * cols), band, static (in Band<T> band, int c0, int c1) =>
         {
+            var (x, xOffset, col, height, width, kernelH, kernelW, outW, p0, rows, stride, padding, dilation, _, _, cols) = band;
+            int plane = height * width;
             for (int c = c0; c < c1; c++)
             {
                 int xc = xOffset + c * plane;
@@ -53,12 +56,15 @@ public static class Im2Col
         int outW, int p0, int rows, int stride, int padding, int dilation, bool clear, int colOffset = 0, int colStride = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int plane = height * width, cols = rows * outW, taps = kernelH * kernelW;
+        int cols = rows * outW, taps = kernelH * kernelW;
         int ld = colStride == 0 ? cols : colStride;
         if (ld < cols || colOffset < 0 || colOffset + cols > ld)
             throw new ArgumentException($"Im2Col.Fold: a band of {cols} columns at offset {colOffset} does not fit rows of {ld} elements.");
-        Parallelism.For(0, channels, MinChannelsPerThread(taps * cols), (c0, c1) =>
+        var band = new Band<T>(x, xOffset, col, height, width, kernelH, kernelW, outW, p0, rows, stride, padding, dilation, clear, colOffset, ld);
+        Parallelism.For(0, channels, MinChannelsPerThread(taps * cols), band, static (in Band<T> band, int c0, int c1) =>
         {
+            var (x, xOffset, col, height, width, kernelH, kernelW, outW, p0, rows, stride, padding, dilation, clear, colOffset, ld) = band;
+            int plane = height * width, cols = rows * outW;
             for (int c = c0; c < c1; c++)
             {
                 int xc = xOffset + c * plane;
@@ -83,6 +89,11 @@ public static class Im2Col
             }
         });
     }
+
+    // The geometry of one band, passed to the parallel loops as state so that they allocate no closure per band. Ld is the row
+    // length of col (the band's own width for Unfold).
+    private readonly record struct Band<T>(T[] X, int XOffset, T[] Col, int Height, int Width, int KernelH, int KernelW, int OutW, int P0, int Rows,
+        int Stride, int Padding, int Dilation, bool Clear, int ColOffset, int Ld);
 
     /// <summary>Output columns [qLo, qHi) whose input column q·stride + dw lies inside [0, W); empty when none does.</summary>
     private static (int Lo, int Hi) ValidColumns(int dw, int width, int outW, int stride)

@@ -117,6 +117,13 @@ public static class BufferPool
         GC.WaitForPendingFinalizers();
     }
 
+    /// <summary>Called when a host tensor counted by <see cref="BeforeUnownedRent"/> is disposed: its bytes came back without
+    /// a collection, so a loop that disposes what it creates never reaches the threshold.</summary>
+    internal static void AfterUnownedDispose(long bytes)
+    {
+        if (Interlocked.Add(ref _unownedSinceCollect, -bytes) < 0) Interlocked.Exchange(ref _unownedSinceCollect, 0); // counted before the last collection
+    }
+
     /// <summary>Rents an array of exactly <paramref name="length"/> elements; its contents are undefined unless <paramref name="clear"/>.</summary>
     public static T[] Rent<T>(int length, bool clear) where T : unmanaged
     {

@@ -16,13 +16,18 @@ namespace Astmt.Engine;
 public sealed partial class Tensor : IDisposable
 {
     private Storage? _storage;
+    private bool _countsAsUnowned; // counted by BufferPool.BeforeUnownedRent until disposed
     private bool _requiresGrad;
 
     /// <summary>Sizes of each dimension.</summary>
     public int[] Shape { get; }
 
     /// <summary>Element strides of each dimension.</summary>
-    public int[] Strides { get; }
+    /// <remarks>A tensor allocated dense makes its (row-major) stride array only when asked: most op outputs never are, and
+    /// each array is garbage a training step would otherwise create.</remarks>
+    public int[] Strides => _strides ??= ShapeUtil.ContiguousStrides(Shape);
+
+    private int[]? _strides;
 
     /// <summary>Element offset of the first element in the storage.</summary>
     public int Offset { get; }
@@ -78,12 +83,13 @@ public sealed partial class Tensor : IDisposable
     /// <summary>True once <see cref="Retain"/> was called: the tensor outlives the release of its step.</summary>
     public bool IsRetained { get; private set; }
 
-    internal Tensor(Storage storage, int[] shape, int[] strides, int offset, bool addRef)
+    // strides: null for a dense row-major layout (made on demand by Strides).
+    internal Tensor(Storage storage, int[] shape, int[]? strides, int offset, bool addRef)
     {
         if (addRef) storage.AddRef();
         _storage = storage;
         Shape = shape;
-        Strides = strides;
+        _strides = strides;
         Offset = offset;
         DType = storage.DType;
         Device = storage.Device;
@@ -111,6 +117,11 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Returns the storage to the pool now. Further access throws.</summary>
     public void Dispose()
     {
+        if (_countsAsUnowned && !IsReleased)
+        {
+            _countsAsUnowned = false;
+            BufferPool.AfterUnownedDispose((long)Numel * DType.SizeOf());
+        }
         ReleaseStorage();
         GC.SuppressFinalize(this);
     }
@@ -185,13 +196,15 @@ public sealed partial class Tensor : IDisposable
             if (d < 0) throw new ArgumentException($"Negative dimension in shape [{string.Join('x', shape)}].");
         int n = ShapeUtil.Numel(shape);
         scoped &= !arena;
-        if (!arena && !scoped && device.IsCpu) BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
+        bool unowned = !arena && !scoped && device.IsCpu;
+        if (unowned) BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
         Storage storage = device.IsCpu
             ? Storage.RentHost(dtype, n, clear)
             : DeviceRegistry.Get(device).Allocate(dtype, n, clear);
-        var t = new Tensor(storage, shape, ShapeUtil.ContiguousStrides(shape), 0, addRef: false);
+        var t = new Tensor(storage, shape, strides: null, 0, addRef: false);
         if (arena) StepArena.Register(t);
         else if (scoped) InferenceScope.Register(t);
+        else t._countsAsUnowned = unowned;
         return t;
     }
 
@@ -207,7 +220,7 @@ public sealed partial class Tensor : IDisposable
     // ------------------------------------------------------------------ element access
 
     /// <summary>True when the elements are laid out densely in row-major order.</summary>
-    public bool IsContiguous => ShapeUtil.IsContiguous(Shape, Strides);
+    public bool IsContiguous => _strides == null || ShapeUtil.IsContiguous(Shape, _strides);
 
     /// <summary>The elements of a contiguous host tensor as a span.</summary>
     public Span<T> Span<T>() where T : unmanaged
@@ -350,7 +363,7 @@ public sealed partial class Tensor
         var owned = shape.ToArray();
         int n = ShapeUtil.Numel(owned);
         BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
-        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, ShapeUtil.ContiguousStrides(owned), 0, addRef: false);
+        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, strides: null, 0, addRef: false);
     }
 
     /// <summary>As <see cref="Detach"/>, into a tensor made by <see cref="NewPersistent"/>.</summary>

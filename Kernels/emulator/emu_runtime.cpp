@@ -6,7 +6,7 @@
 // a deadlock error instead of hanging. Blocks are spread over worker OS threads, so atomics must be real atomics and shared
 // memory is per OS thread (see emu_shim.h).
 //
-// Cost (what a launch pays beyond the kernel's own work; the MTAN emulator step test went from ~50 s to ~15 s):
+// Cost (what a launch pays beyond the kernel's own work; the MTAN emulator step test went from ~13 s to ~5 s of CPU):
 // - Fibers are persistent. A fiber that finishes its CUDA thread parks at the top of fiber_loop and the next block (or
 //   launch) resumes it there, so a fiber context is made once per fiber per OS thread. Before, every CUDA thread of every
 //   block paid getcontext + makecontext + swapcontext (two signal-mask system calls): ~32k system calls per 64-block launch.
@@ -17,7 +17,9 @@
 //   __pthread_cleanup_upto on every jump, and a block switches twice per thread per barrier.
 // - A CUDA thread finds its state (threadIdx, blockIdx, its fiber) at the bottom of its own stack (FiberView in emu_shim.h),
 //   not through thread_local variables, which in a shared library cost a __tls_get_addr call per access.
-// - One pass over the block per scheduling round finds both the barriers to release and whether the block is done.
+// - One pass over the block per scheduling round finds both the barriers to release and whether the block is done; within a
+//   round a stopping fiber switches straight to the next ready one (x86-64), so a thread costs one switch per round.
+// - A shuffle is one warp barrier: its exchange slots alternate between two phases (warp_exchange).
 // longjmp between fiber stacks is what we want; the fortified variant would reject it as an "uninitialized stack frame".
 #undef _FORTIFY_SOURCE
 #include "emu_shim.h"
@@ -97,13 +99,16 @@ struct Worker
     std::vector<Fiber> fibers;
     std::vector<FallbackContext> contexts; // the fallback's, by fiber index (unused on x86-64)
     std::vector<char*> stacks; // StackBytes each, aligned to StackBytes: a FiberView near the bottom
-    std::vector<uint64_t> slots;
+    std::vector<uint64_t> exchange;   // two phases × the block's lanes (warp_exchange)
+    std::vector<unsigned> warpPhase;  // per warp: how many of its warp barriers have been released
+    std::vector<uint64_t> ballots;    // the block's lanes (warp_ballot)
     std::vector<unsigned char> shared;
     std::vector<int> order;
     BlockView view{};
     ucontext_t scheduler;
     jmp_buf schedulerJump;
     void* schedulerSp = nullptr; // x86-64: the scheduler's saved stack pointer while a fiber runs
+    size_t cursor = 0;           // x86-64: the position in order of the fiber running in this round
     const Launch* launch = nullptr;
     std::string error;
 
@@ -181,20 +186,45 @@ void* fresh_stack(char* stack)
     return regs;
 }
 
-void switch_to_scheduler(Fiber& f, Worker& w) { astmt_emu_switch(&f.sp, w.schedulerSp); }
-
-/// Runs fiber f until it yields or finishes.
-void resume(Worker& w, Fiber& f)
+/// The stack pointer to switch to for fiber f: its saved one, or a fresh stack the first time.
+void* entry_sp(Fiber& f)
 {
     if (!f.entered)
     {
         f.entered = true;
         f.sp = fresh_stack(f.stack);
     }
-    astmt_emu_switch(&w.schedulerSp, f.sp);
+    return f.sp;
 }
 
-/// Nothing to prepare on x86-64: resume lays out a fresh fiber's stack.
+/// Position in w.order of the next Ready fiber at or after position from, or order.size().
+size_t next_ready(Worker& w, size_t from)
+{
+    while (from < w.order.size() && w.fibers[w.order[from]].state != State::Ready) from++;
+    return from;
+}
+
+/// A fiber that stops (at a barrier, or done) hands over straight to the next Ready fiber of the round, and only the last
+/// one returns to the scheduler: one switch per thread per round instead of two.
+void switch_to_scheduler(Fiber& f, Worker& w)
+{
+    size_t k = next_ready(w, w.cursor + 1);
+    w.cursor = k;
+    astmt_emu_switch(&f.sp, k < w.order.size() ? entry_sp(w.fibers[w.order[k]]) : w.schedulerSp);
+}
+
+/// Runs every Ready fiber once, in schedule order; true if any ran. A fiber made Ready by a barrier release waits for the
+/// next round (releases happen only between rounds).
+bool run_round(Worker& w)
+{
+    size_t k = next_ready(w, 0);
+    if (k == w.order.size()) return false;
+    w.cursor = k;
+    astmt_emu_switch(&w.schedulerSp, entry_sp(w.fibers[w.order[k]]));
+    return true;
+}
+
+/// Nothing to prepare on x86-64: entry_sp lays out a fresh fiber's stack.
 void prepare(Worker&, Fiber&) {}
 
 #else
@@ -220,6 +250,20 @@ void resume(Worker& w, Fiber& f)
         }
         else _longjmp(w.contexts[f.linear].jump, 1);
     }
+}
+
+/// Runs every Ready fiber once, in schedule order; true if any ran.
+bool run_round(Worker& w)
+{
+    bool ran = false;
+    for (int i : w.order)
+    {
+        Fiber& f = w.fibers[i];
+        if (f.state != State::Ready) continue;
+        resume(w, f);
+        ran = true;
+    }
+    return ran;
 }
 
 /// Gives fiber f (which has no context yet) a context that starts fiber_main on its stack.
@@ -275,6 +319,7 @@ int release_barriers(Worker& w, int n, bool& released)
         alive += __builtin_popcount(liveMask);
         if (waitingMask != 0 && (scope & liveMask & ~waitingMask) == 0)
         {
+            w.warpPhase[lo / 32]++;
             for (int i = lo; i < hi; i++)
                 if (w.fibers[i].state == State::AtWarpBarrier) w.fibers[i].state = State::Ready;
             released = true;
@@ -317,7 +362,10 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
     int n = (int)(L.block.x * L.block.y * L.block.z);
     if (w.fibers.size() < (size_t)n) w.fibers.resize(n);
     while (w.stacks.size() < (size_t)n) w.stacks.push_back(static_cast<char*>(std::aligned_alloc(StackBytes, StackBytes)));
-    w.slots.assign(((n + 31) / 32) * 32, 0);
+    int lanes = ((n + 31) / 32) * 32;
+    w.exchange.assign(2 * (size_t)lanes, 0);
+    w.warpPhase.assign(lanes / 32, 0);
+    w.ballots.assign(lanes, 0);
     if (w.shared.size() < L.sharedBytes) w.shared.resize(L.sharedBytes);
     w.view.index = bidx;
     w.view.shared = w.shared.data();
@@ -344,14 +392,7 @@ bool run_block(Worker& w, const Launch& L, uint3 bidx, unsigned long long blockL
     for (;;)
     {
         if (L.schedule == Schedule::Random) shuffle(order, rng);
-        bool ran = false;
-        for (int i : order)
-        {
-            Fiber& f = w.fibers[i];
-            if (f.state != State::Ready) continue;
-            resume(w, f);
-            ran = true;
-        }
+        bool ran = run_round(w);
         bool released;
         if (release_barriers(w, n, released) == 0) return true;
         if (!released && !ran)
@@ -508,14 +549,18 @@ void warp_barrier(unsigned mask)
 
 uint64_t warp_exchange(unsigned mask, uint64_t bits, int srcLane)
 {
+    // One barrier, not two: the slots alternate between two phases, flipped by each release of this warp's barrier. A lane
+    // writes the current phase, waits, and reads the same phase; its next exchange writes the other one. The phase it wrote
+    // is written again only after the next release, and by then every lane of this exchange has read it: released lanes
+    // all run in the scheduling round that follows a release, before the next release can happen.
     FiberView* v = fiber_view();
-    int base = v->linear & ~31;
-    auto& slots = v->worker->slots;
+    Worker* w = v->worker;
+    int warp = v->linear >> 5;
+    size_t lanes = w->ballots.size();
+    uint64_t* slots = w->exchange.data() + (w->warpPhase[warp] & 1) * lanes;
     slots[v->linear] = bits;
     warp_barrier(mask);
-    uint64_t r = slots[base + srcLane];
-    warp_barrier(mask);
-    return r;
+    return slots[(warp << 5) + srcLane];
 }
 
 unsigned warp_ballot(unsigned mask, bool predicate)
@@ -523,7 +568,7 @@ unsigned warp_ballot(unsigned mask, bool predicate)
     // Slot value 2 marks "took part and true", 1 "took part and false"; lanes that did not take part keep 0.
     FiberView* v = fiber_view();
     int base = v->linear & ~31;
-    auto& slots = v->worker->slots;
+    auto& slots = v->worker->ballots;
     slots[v->linear] = predicate ? 2 : 1;
     warp_barrier(mask);
     unsigned r = 0;

@@ -98,7 +98,7 @@ public static class AstmtLosses
             mask = F.NotEqual(groundTruth, IgnoreLabel);
             gt = F.Mul(groundTruth, mask);
             valid = Math.Max(F.Sum(mask).Item(), 1e-6);
-            sobel = SobelKernel(prediction.DType);
+            sobel = SobelKernel(prediction.DType, prediction.Device);
             gtGradient = F.Conv2d(gt, sobel, null, 1, 1);
         }
         var l1 = F.Div(F.Sum(F.Mul(F.Abs(F.Sub(prediction, gt)), mask)), valid);
@@ -107,14 +107,15 @@ public static class AstmtLosses
     }
 
     /// <summary>The two Sobel filters [2,1,3,3] (horizontal then vertical derivative).</summary>
-    private static Tensor SobelKernel(DType dtype)
+    private static Tensor SobelKernel(DType dtype, Device device)
     {
         var k = Tensor.FromArray(new double[]
         {
             1, 0, -1, 2, 0, -2, 1, 0, -1,
             1, 2, 1, 0, 0, 0, -1, -2, -1,
         }, 2, 1, 3, 3);
-        return dtype == DType.Float64 ? k : k.To(dtype);
+        var typed = dtype == DType.Float64 ? k : k.To(dtype);
+        return device.IsCpu ? typed : typed.To(device); // next to the prediction, so the depth loss runs on its device
     }
 
     /// <summary>The unweighted loss of <paramref name="task"/>; <paramref name="edgePositiveWeight"/> is the edge task's w.</summary>

@@ -105,11 +105,27 @@ public class AstmtStepOnEmulatorTests
         _ = Emu.Context;
         CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
         Emu.Use(EmulatorSchedule.Random);
+        AssertIterationMatchesTheCpu(EmuDevice);
+    }
+
+    /// <summary>The same iteration on a real GPU (a newcomer's first check of a CUDA machine); skipped without one.</summary>
+    [Test, Category("Gpu")]
+    public void TrainingIterationOnTheGpuMatchesTheCpu()
+    {
+        if (!CudaContext.IsAvailable(out var why)) Assert.Ignore($"No CUDA GPU: {why}.");
+        if (!NvrtcCompiler.IsAvailable(out var nv)) Assert.Ignore($"NVRTC is not installed: {nv}.");
+        var device = new Device(DeviceKind.Cuda);
+        CudaBackend.Initialize(device).PoisonUninitialized = true;
+        AssertIterationMatchesTheCpu(device);
+    }
+
+    private static void AssertIterationMatchesTheCpu(Device device)
+    {
         var image = Tensor.FromArray(Array.ConvertAll(Oracle.Normal(new Random(43), B * 3 * H * W, 50), v => (float)v), B, 3, H, W);
         var truths = Truths();
 
         var cpu = Train(Device.Cpu, DType.Float32, image, truths);
-        var emu = Train(EmuDevice, DType.Float32, image, truths);
+        var emu = Train(device, DType.Float32, image, truths);
         var f64 = Train(Device.Cpu, DType.Float64, image, truths);
         // Conditioning probe: the float32 CPU iteration on the image scaled by (1 + 1e-7), i.e. one rounding of the input.
         var probe = Train(Device.Cpu, DType.Float32, Tensor.FromArray(Array.ConvertAll(image.ToArray<float>(), v => v * 1.0000001f), B, 3, H, W), truths);
@@ -135,10 +151,10 @@ public class AstmtStepOnEmulatorTests
         foreach (var (name, p) in f64.Network.NamedParameters())
         {
             var q = emuParams[name];
-            Assert.That(q.Device, Is.EqualTo(EmuDevice), $"{name} left the device");
+            Assert.That(q.Device, Is.EqualTo(device), $"{name} left the device");
             Assert.That(q.Grad == null, Is.EqualTo(p.Grad == null), $"{name}: gradient on one side only");
             if (p.Grad == null) continue; // the other task's norms, SE, adapters and head
-            Assert.That(q.Grad!.Device, Is.EqualTo(EmuDevice), $"{name}: gradient not on the device");
+            Assert.That(q.Grad!.Device, Is.EqualTo(device), $"{name}: gradient not on the device");
             var expected = p.Grad.ToDoubleArray();
             var actual = q.Grad.ToDoubleArray();
             double diff = Distance(expected, actual), norm = Norm(expected);
@@ -171,7 +187,7 @@ public class AstmtStepOnEmulatorTests
         int parameters = emu.Optimizer.ParamGroups.Sum(g => g.ParameterNames.Count), buffers = 0;
         for (int i = 0; i < parameters; i++)
             foreach (var buffer in emu.Optimizer.BufferNames)
-                if (emu.Optimizer.State(i, buffer) is { } state) { Assert.That(state.Device, Is.EqualTo(EmuDevice), $"optimizer state {buffer} of parameter {i}"); buffers++; }
+                if (emu.Optimizer.State(i, buffer) is { } state) { Assert.That(state.Device, Is.EqualTo(device), $"optimizer state {buffer} of parameter {i}"); buffers++; }
         Assert.That(buffers, Is.GreaterThan(100));
         var emuBuffers = emu.Network.NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer);
         foreach (var (name, b) in cpu.Network.NamedBuffers())

@@ -44,6 +44,11 @@ internal static unsafe class GemmDriver
             RunSharedB<TK>(problem, blocking, threads);
             return;
         }
+        if (UseSharedA<TK>(problem, blocking, threads))
+        {
+            RunSharedA<TK>(problem, blocking, threads);
+            return;
+        }
         var items = WorkItems.Plan(problem.M, problem.N, TK.MR, TK.NR, blocking, threads * ItemsPerThread);
         if (items.Count == 1)
         {
@@ -102,6 +107,69 @@ internal static unsafe class GemmDriver
         finally { job.SharedB = null; }
     }
 
+    /// <summary>
+    /// Short, wide problems (one row block, N &gt; M, e.g. convolution backward-weight 64×576 with k = 12288) are split by
+    /// columns only, and every column item would pack the same rows of A again (six times over for that shape). A is
+    /// packed once instead, one k block per unit of work, into a shared buffer; the items then pack only their own B
+    /// panels (<see cref="RunRectPanelWise{TK}"/>). Same packed bytes, same tiles: still bit-identical for any thread count.
+    /// </summary>
+    private static bool UseSharedA<TK>(in GemmProblem g, GemmBlocking blocking, int threads) where TK : struct, IMicrokernel
+    {
+        int nTiles = (g.N + TK.NR - 1) / TK.NR;
+        long mPad = (g.M + TK.MR - 1) / TK.MR * TK.MR;
+        return g.M <= blocking.MC && g.N > g.M && nTiles >= 2 * threads && mPad * g.K + (long)GemmPacking.PackSlack * (g.K + 1) <= SharedBLimit;
+    }
+
+    private static void RunSharedA<TK>(in GemmProblem problem, GemmBlocking blocking, int threads) where TK : struct, IMicrokernel
+    {
+        int kBlocks = (problem.K + blocking.KC - 1) / blocking.KC;
+        int kcStep = (problem.K + kBlocks - 1) / kBlocks;
+        int mPad = (problem.M + TK.MR - 1) / TK.MR * TK.MR;
+        // Each k block gets its own slot with room for the packing's slack, so parallel units never write into each other.
+        nint blockStride = (nint)mPad * kcStep + GemmPacking.PackSlack;
+        float* shared = GemmScratch.Shared((int)(blockStride * kBlocks));
+        var pack = PackAJob<TK>.Cached ??= new PackAJob<TK>();
+        pack.Problem = problem;
+        pack.KBlocks = kBlocks;
+        pack.KcStep = kcStep;
+        pack.BlockStride = blockStride;
+        pack.Dst = shared;
+        Parallelism.Run(pack, Math.Min(threads, kBlocks));
+
+        int nTiles = (problem.N + TK.NR - 1) / TK.NR;
+        int colsPer = Math.Max(1, (nTiles + threads * ItemsPerThread - 1) / (threads * ItemsPerThread)) * TK.NR;
+        var job = Job<TK>.Cached ??= new Job<TK>();
+        job.Problem = problem;
+        job.Blocking = blocking;
+        job.Items = new WorkItems(1, (problem.N + colsPer - 1) / colsPer, mPad, colsPer);
+        job.Next = 0;
+        job.SharedA = shared;
+        job.SharedABlockStride = blockStride;
+        try { Parallelism.Run(job, Math.Min(threads, job.Items.Count)); }
+        finally { job.SharedA = null; }
+    }
+
+    /// <summary>Packs all of op(A) (every k block) into the shared buffer, one k block per unit.</summary>
+    private sealed class PackAJob<TK> : IParallelWork where TK : struct, IMicrokernel
+    {
+        [ThreadStatic] public static PackAJob<TK>? Cached;
+        public GemmProblem Problem;
+        public int KBlocks, KcStep;
+        public nint BlockStride;
+        public float* Dst;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Execute(int part, int parts)
+        {
+            int kb0 = (int)((long)KBlocks * part / parts), kb1 = (int)((long)KBlocks * (part + 1) / parts);
+            for (int kb = kb0; kb < kb1; kb++)
+            {
+                int p0 = kb * KcStep, kc = Math.Min(KcStep, Problem.K - p0);
+                PackA<TK>(Problem, 0, Problem.M, p0, kc, Dst + kb * BlockStride);
+            }
+        }
+    }
+
     /// <summary>Packs all of op(B) (every k block, every NR panel) into the shared buffer; parts take contiguous ranges of
     /// (k block, panel) units.</summary>
     private sealed class PackBJob<TK> : IParallelWork where TK : struct, IMicrokernel
@@ -136,6 +204,8 @@ internal static unsafe class GemmDriver
         public WorkItems Items;
         public int Next;
         public float* SharedB;
+        public float* SharedA;
+        public nint SharedABlockStride;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part, int parts)
@@ -144,7 +214,12 @@ internal static unsafe class GemmDriver
             while ((i = Interlocked.Increment(ref Next) - 1) < Items.Count)
             {
                 var (m0, m1, n0, n1) = Items.Rect(i, Problem.M, Problem.N);
-                RunRect<TK>(Problem, Blocking, m0, m1, n0, n1, SharedB);
+                if (SharedA != null)
+                {
+                    int kBlocks = (Problem.K + Blocking.KC - 1) / Blocking.KC;
+                    RunRectPanelWise<TK>(Problem, Blocking, m0, m1, n0, n1, kBlocks, (Problem.K + kBlocks - 1) / kBlocks, SharedA, SharedABlockStride);
+                }
+                else RunRect<TK>(Problem, Blocking, m0, m1, n0, n1, SharedB);
             }
         }
     }
@@ -220,12 +295,14 @@ internal static unsafe class GemmDriver
     /// block is sized so that C's rows of it stay in L2 across the k blocks.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunRectPanelWise<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, int kBlocks, int kcStep)
+    private static void RunRectPanelWise<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, int kBlocks, int kcStep,
+        float* sharedA = null, nint sharedABlockStride = 0)
         where TK : struct, IMicrokernel
     {
         int mr = TK.MR, nr = TK.NR;
         int mc = m1 - m0;
-        float* bufA = GemmScratch.A((mc + mr - 1) / mr * mr * kcStep + GemmPacking.PackSlack);
+        // With a shared A (packed once for all threads, see RunSharedA; then m0 = 0 and m1 = M) nothing is packed here.
+        float* bufA = sharedA == null ? GemmScratch.A((mc + mr - 1) / mr * mr * kcStep + GemmPacking.PackSlack) : null;
         float* bufB = GemmScratch.B(nr * kcStep);
         float* tile = GemmScratch.Tile(mr * nr);
         // A is packed again for every column block, so blocks are at least MinPanelWiseColumns wide even when C's rows of
@@ -240,7 +317,8 @@ internal static unsafe class GemmDriver
                 int p0 = kb * kcStep;
                 int kc = Math.Min(kcStep, g.K - p0);
                 float beta = kb == 0 ? g.Beta : 1f;
-                PackA<TK>(g, m0, mc, p0, kc, bufA);
+                if (sharedA != null) bufA = sharedA + kb * sharedABlockStride;
+                else PackA<TK>(g, m0, mc, p0, kc, bufA);
                 for (int jr = 0; jr < nc; jr += nr)
                 {
                     int cols = Math.Min(nr, nc - jr);

@@ -100,21 +100,34 @@ internal static unsafe class Im2ColPacking
     private static void PackColOneRun<TK>(in Im2ColView v, int oh, int q, int image, int kc, int c, int r, int s, Span<int> bounds, float* d)
         where TK : struct, IMicrokernel
     {
-        int nr = TK.NR, plane = v.H * v.W;
+        int nr = TK.NR, plane = v.H * v.W, taps = v.R * v.S;
+        // What a k row holds depends only on its tap (r, s), not on its channel: the offset of its input stretch within a
+        // channel plane, ZeroRow when the tap's input row is padding, or PartialRow when the stretch touches the side padding.
+        const int ZeroRow = -1, PartialRow = -2;
+        Span<int> tapOffset = taps <= MaxStackTaps ? stackalloc int[MaxStackTaps] : new int[taps];
+        for (int rr = 0, t = 0; rr < v.R; rr++)
+            for (int ss = 0; ss < v.S; ss++, t++)
+            {
+                int h = oh + rr * v.Dilation - v.Padding, dw = ss * v.Dilation - v.Padding;
+                tapOffset[t] = (uint)h >= (uint)v.H ? ZeroRow
+                    : q >= bounds[2 * ss] && q + nr <= bounds[2 * ss + 1] ? h * v.W + dw + q
+                    : PartialRow;
+            }
         float* xc = v.X + (nint)image * v.ImageStride + (nint)c * plane;
+        int tap = r * v.S + s;
         for (int kk = 0; kk < kc; kk++)
         {
             float* dk = d + (nint)kk * nr;
-            int h = oh + r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
-            if ((uint)h >= (uint)v.H) Zero(dk, nr);
+            int offset = tapOffset[tap];
+            if (offset >= 0) CopyPanelRow(xc + offset, dk, nr);
+            else if (offset == ZeroRow) Zero(dk, nr);
             else
             {
-                float* row = xc + (nint)h * v.W + dw;
-                int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
-                if (q >= qLo && q + nr <= qHi) CopyPanelRow(row + q, dk, nr);
-                else GatherRun(row, 1, q, nr, qLo, qHi, dk);
+                int rr = tap / v.S, ss = tap - rr * v.S;
+                int h = oh + rr * v.Dilation - v.Padding, dw = ss * v.Dilation - v.Padding;
+                GatherRun(xc + (nint)h * v.W + dw, 1, q, nr, bounds[2 * ss], bounds[2 * ss + 1], dk);
             }
-            if (++s == v.S) { s = 0; if (++r == v.R) { r = 0; xc += plane; } }
+            if (++tap == taps) { tap = 0; xc += plane; }
         }
     }
 

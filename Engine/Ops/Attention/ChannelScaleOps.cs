@@ -84,8 +84,9 @@ internal static class ChannelKernels
     {
         T[] xs = x.HostArray<T>(), ss = s.HostArray<T>(), ys = y.HostArray<T>();
         int xo = x.Offset, so = s.Offset, planes = s.Numel, hw = planes == 0 ? 0 : x.Numel / planes;
-        ForPlanes(planes, hw, (p0, p1) =>
+        ForPlanes(planes, hw, (xs, xo, ss, so, ys, hw), static (in (T[] Xs, int Xo, T[] Ss, int So, T[] Ys, int Hw) a, int p0, int p1) =>
         {
+            var (xs, xo, ss, so, ys, hw) = a;
             int w = Vector256<T>.Count;
             for (int p = p0; p < p1; p++)
             {
@@ -104,8 +105,9 @@ internal static class ChannelKernels
     {
         T[] As = a.HostArray<T>(), bs = b.HostArray<T>(), ys = y.HostArray<T>();
         int ao = a.Offset, bo = b.Offset, planes = y.Numel, hw = planes == 0 ? 0 : a.Numel / planes;
-        ForPlanes(planes, hw, (p0, p1) =>
+        ForPlanes(planes, hw, (As, ao, bs, bo, ys, hw), static (in (T[] As, int Ao, T[] Bs, int Bo, T[] Ys, int Hw) a, int p0, int p1) =>
         {
+            var (As, ao, bs, bo, ys, hw) = a;
             const int block = 1024;
             int w = Vector256<T>.Count;
             for (int p = p0; p < p1; p++)
@@ -128,10 +130,10 @@ internal static class ChannelKernels
         });
     }
 
-    private static void ForPlanes(int planes, int hw, Action<int, int> body)
+    private static void ForPlanes<TState>(int planes, int hw, in TState state, RangeBody<TState> body)
     {
         int minPlanes = Math.Max(1, (1 << 15) / Math.Max(1, hw));
-        if ((long)planes * hw < 1 << 16) body(0, planes);
-        else Parallelism.For(0, planes, minPlanes, body);
+        if ((long)planes * hw < 1 << 16) body(in state, 0, planes);
+        else Parallelism.For(0, planes, minPlanes, in state, body);
     }
 }

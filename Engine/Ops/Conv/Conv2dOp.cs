@@ -96,6 +96,9 @@ public static partial class F
                                         $"gives a {g.P}x{g.Q} output, but gradOutput is {gradOutput.Describe()}.");
     }
 
+    // The dims a per-channel (bias) gradient sums over in NCHW; shared because Sum only reads it, so backward allocates no array.
+    private static readonly int[] BatchAndSpatialDims = [0, 2, 3];
+
     // y = conv(x, w) + b is bilinear in (x, w): each gradient is one of the two companion ops, themselves differentiable.
     private sealed class Conv2dBackward(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry g) : Node("conv2d", x, weight, bias)
     {
@@ -106,7 +109,7 @@ public static partial class F
         [
             NeedsGrad(0) ? Conv2dInputGrad(gy, _w!, g.H, g.W, g.Stride, g.Padding, g.Dilation) : null,
             NeedsGrad(1) ? Conv2dWeightGrad(_x!, gy, g.R, g.S, g.Stride, g.Padding, g.Dilation) : null,
-            NeedsGrad(2) ? Sum(gy, [0, 2, 3]) : null,
+            NeedsGrad(2) ? Sum(gy, BatchAndSpatialDims) : null,
         ];
 
         protected override void ReleaseSaved() { _x = null; _w = null; }

@@ -135,7 +135,7 @@ public static partial class F
             // The 1x1 convolution's backward: straight GEMMs.
             Tensor? gh = NeedsGrad(0) ? Conv2dInputGrad(gz, w, z.Shape[2], z.Shape[3]) : null;
             Tensor? gw = NeedsGrad(1) ? Conv2dWeightGrad(_h!, gz, 1, 1) : null;
-            Tensor? gb = NeedsGrad(2) ? Sum(gz, [0, 2, 3]) : null;
+            Tensor? gb = NeedsGrad(2) ? Sum(gz, BatchAndSpatialDims) : null;
             // gz has been read; returning it to the pool now keeps the backward peak low.
             gz.ReleaseStorage();
             return [gh, gw, gb, gGamma, gBeta, gShared];

@@ -111,8 +111,10 @@ internal static class SqueezeExciteKernels
         T[] xs = x.HostArray<T>(), ss = s.HostArray<T>();
         int xo = x.Offset, planes = s.Numel, hw = planes == 0 ? 0 : x.Numel / planes;
         double inv = 1.0 / Math.Max(1, hw);
-        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, hw)), (p0, p1) =>
+        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, hw)), (xs, xo, ss, hw, inv),
+            static (in (T[] Xs, int Xo, T[] Ss, int Hw, double Inv) a, int p0, int p1) =>
         {
+            var (xs, xo, ss, hw, inv) = a;
             for (int p = p0; p < p1; p++) ss[p] = T.CreateTruncating(VectorMath.Sum<T>(xs.AsSpan(xo + p * hw, hw)) * inv);
         });
     }
@@ -232,8 +234,10 @@ internal static class SqueezeExciteKernels
         T[] gv = g.HostArray<T>(), av = a.HostArray<T>(), sv = gs.HostArray<T>(), ov = gx.HostArray<T>();
         int go = g.Offset, planes = a.Numel, hw = planes == 0 ? 0 : gx.Numel / planes;
         T inv = T.One / T.CreateTruncating(Math.Max(1, hw));
-        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, hw)), (p0, p1) =>
+        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, hw)), (gv, av, sv, ov, go, hw, inv),
+            static (in (T[] Gv, T[] Av, T[] Sv, T[] Ov, int Go, int Hw, T Inv) a, int p0, int p1) =>
         {
+            var (gv, av, sv, ov, go, hw, inv) = a;
             int w = Vector256<T>.Count;
             for (int p = p0; p < p1; p++)
             {

@@ -132,6 +132,12 @@ internal static class MatMulKernel
                 accumulate ? 1f : 0f, c.HostArray<float>().AsSpan(c.Offset, m * n), n);
             return;
         }
+        RunDouble(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate);
+    }
+
+    // Separate from Run so that the float32 path does not allocate this path's closure.
+    private static void RunDouble(Transpose ta, Transpose tb, int m, int n, int k, Tensor a, int lda, Tensor b, int ldb, Tensor c, bool accumulate)
+    {
         double[] aa = a.HostArray<double>(), ba = b.HostArray<double>(), ca = c.HostArray<double>();
         int ao = a.Offset, bo = b.Offset, co = c.Offset;
         double beta = accumulate ? 1 : 0;

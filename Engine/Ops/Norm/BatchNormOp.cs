@@ -41,7 +41,9 @@ public static partial class F
         // training step that updates them in place does not change this step's backward).
         var mean = Tensor.NewOutput([channels], x.DType, x.Device);
         var invstd = Tensor.NewOutput([channels], x.DType, x.Device);
-        using (var variance = Tensor.Empty([channels], x.DType, x.Device))
+        // A temporary of the op (disposed at once), allocated as op outputs are: while a step is recorded it is step-owned, so it
+        // does not count towards the unowned bytes after which the pool induces a collection.
+        using (var variance = Tensor.NewOutput([channels], x.DType, x.Device))
         {
             if (training)
             {

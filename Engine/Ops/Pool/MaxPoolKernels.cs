@@ -18,9 +18,12 @@ internal static class MaxPoolKernels
     public static void Forward<T>(T[] x, int xOff, T[] y, long[] indices, int planes, int h, int w, int p, int q, int kernel, int stride, int padding)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int inPlane = h * w, outPlane = p * q;
-        Parallelism.For(0, planes, Math.Max(1, (1 << 14) / Math.Max(1, outPlane * kernel * kernel)), (c0, c1) =>
+        int outPlane = p * q;
+        Parallelism.For(0, planes, Math.Max(1, (1 << 14) / Math.Max(1, outPlane * kernel * kernel)), new Window<T>(x, xOff, y, indices, h, w, p, q, kernel, stride, padding),
+            static (in Window<T> a, int c0, int c1) =>
         {
+            var (x, xOff, y, indices, h, w, p, q, kernel, stride, padding) = a;
+            int inPlane = h * w, outPlane = p * q;
             for (int c = c0; c < c1; c++)
             {
                 int xp = xOff + c * inPlane, yp = c * outPlane;
@@ -53,6 +56,9 @@ internal static class MaxPoolKernels
             }
         });
     }
+
+    // The forward loop's inputs, passed as state so that it allocates no closure.
+    private readonly record struct Window<T>(T[] X, int XOff, T[] Y, long[] Indices, int H, int W, int P, int Q, int Kernel, int Stride, int Padding);
 
     // SegNet's 2x2/2 pool: every window is inside the plane, so the four taps are read directly. The comparisons run in the
     // general loop's scan order, so ties and NaNs resolve identically.
@@ -138,8 +144,10 @@ internal static class MaxPoolKernels
     public static void ScatterAdd<T>(T[] values, int vOff, long[] indices, int iOff, T[] dst, int planes, int srcPlane, int dstPlane)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, srcPlane + dstPlane)), (c0, c1) =>
+        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, srcPlane + dstPlane)), (values, vOff, indices, iOff, dst, srcPlane, dstPlane),
+            static (in (T[] Values, int VOff, long[] Indices, int IOff, T[] Dst, int SrcPlane, int DstPlane) a, int c0, int c1) =>
         {
+            var (values, vOff, indices, iOff, dst, srcPlane, dstPlane) = a;
             for (int c = c0; c < c1; c++)
             {
                 var plane = dst.AsSpan(c * dstPlane, dstPlane);
@@ -154,8 +162,10 @@ internal static class MaxPoolKernels
     public static void Gather<T>(T[] x, int xOff, long[] indices, int iOff, T[] y, int planes, int srcPlane, int dstPlane)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, dstPlane)), (c0, c1) =>
+        Parallelism.For(0, planes, Math.Max(1, (1 << 15) / Math.Max(1, dstPlane)), (x, xOff, indices, iOff, y, srcPlane, dstPlane),
+            static (in (T[] X, int XOff, long[] Indices, int IOff, T[] Y, int SrcPlane, int DstPlane) a, int c0, int c1) =>
         {
+            var (x, xOff, indices, iOff, y, srcPlane, dstPlane) = a;
             for (int c = c0; c < c1; c++)
             {
                 int xp = xOff + c * srcPlane, ip = iOff + c * dstPlane, yp = c * dstPlane;

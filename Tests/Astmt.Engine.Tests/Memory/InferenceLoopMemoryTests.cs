@@ -37,6 +37,37 @@ public class InferenceLoopMemoryTests
         }
     }
 
+    [Test]
+    public void DisposedUnownedTensorsNeverInduceACollection()
+    {
+        long saved = BufferPool.UnownedCollectThresholdBytes;
+        BufferPool.UnownedCollectThresholdBytes = 1L << 20;
+        try
+        {
+            var x = Tensor.Full([4, 16, 32, 32], 0.5); // 256 KiB
+            using (AG.NoGrad())
+            {
+                F.Relu(x).Dispose(); // fills the pool
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                int collections = GC.CollectionCount(0);
+                double sum = 0;
+                for (int i = 0; i < 200; i++) // 50 MiB of no-grad outputs outside any module, 50 times the threshold
+                {
+                    using var h = F.Relu(x);
+                    sum += h.Span<float>()[0];
+                }
+                Assert.That(GC.CollectionCount(0), Is.EqualTo(collections), "what was disposed does not count toward the threshold");
+                Assert.That(sum, Is.EqualTo(100.0));
+            }
+            GC.KeepAlive(x);
+        }
+        finally
+        {
+            BufferPool.UnownedCollectThresholdBytes = saved;
+        }
+    }
+
     // Not inlined, so no stack slot of the test keeps a pass's last intermediate alive.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static long RentedAfterOnePass(Tensor x)
