@@ -14,13 +14,7 @@ namespace Astmt.Models.Tests.Astmt;
 [NonParallelizable]
 public class AstmtInferenceMemoryTests
 {
-    private static AstmtConfig Tiny() => new()
-    {
-        Tasks = [AstmtTask.Semseg(4), AstmtTask.Normals, AstmtTask.Edge],
-        CustomBlocks = [1, 1, 1, 1],
-        WidthDivisor = 8,
-        Adversarial = true,
-    };
+    private static AstmtConfig Tiny() => TinyAstmt.AdversarialThreeTasks();
 
     [Test]
     public void NoGradForwardTasksEqualsTheRecordedForwardAndLeavesOnlyItsOutputsRented()
