@@ -38,7 +38,10 @@ public class BackwardEarlyReleaseTests
         {
             var h = x;
             for (int i = 0; i < 6; i++) h = F.Relu(F.Conv2d(h, w, null, padding: 1));
-            F.Sum(h).Backward();
+            // The loss leaves the arena caller-owned (readable after backward) and would come back only through its finalizer;
+            // disposing it keeps this count about the step's own buffers whether or not the GC ran (it failed when run alone).
+            using var loss = F.Sum(h);
+            loss.Backward();
         }
         Step();
         Step();
