@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -44,40 +45,35 @@ internal static class GradAccumulation
             Ops.DeviceOps.For(acc).GradReverseAccumulate(acc, g, lambda, accumulate);
             return;
         }
-        if (acc.DType == DType.Float32)
-        {
-            var dst = acc.HostArray<float>();
-            var src = g.HostArray<float>();
-            int dstOffset = acc.Offset, srcOffset = g.Offset;
-            float scale = (float)-lambda;
-            Cpu.Parallelism.For(0, acc.Numel, MinParallelChunk, (dst, dstOffset, src, srcOffset, scale, accumulate),
-                static (in (float[] Dst, int DstOffset, float[] Src, int SrcOffset, float Scale, bool Accumulate) a, int lo, int hi) =>
-                    ScaleAdd(a.Dst.AsSpan(a.DstOffset + lo, hi - lo), a.Src.AsSpan(a.SrcOffset + lo, hi - lo), a.Scale, a.Accumulate));
-        }
-        else
-        {
-            var dst = acc.HostArray<double>();
-            var src = g.HostArray<double>();
-            int dstOffset = acc.Offset, srcOffset = g.Offset;
-            Cpu.Parallelism.For(0, acc.Numel, MinParallelChunk, (dst, dstOffset, src, srcOffset, -lambda, accumulate),
-                static (in (double[] Dst, int DstOffset, double[] Src, int SrcOffset, double Scale, bool Accumulate) a, int lo, int hi) =>
-                    ScaleAdd(a.Dst.AsSpan(a.DstOffset + lo, hi - lo), a.Src.AsSpan(a.SrcOffset + lo, hi - lo), a.Scale, a.Accumulate));
-        }
+        if (acc.DType == DType.Float32) ReverseAccumulateCpu(acc, g, (float)-lambda, accumulate);
+        else ReverseAccumulateCpu(acc, g, -lambda, accumulate);
+    }
+
+    private static void ReverseAccumulateCpu<T>(Tensor acc, Tensor g, T scale, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var dst = acc.HostArray<T>();
+        var src = g.HostArray<T>();
+        int dstOffset = acc.Offset, srcOffset = g.Offset;
+        Cpu.Parallelism.For(0, acc.Numel, MinParallelChunk, (dst, dstOffset, src, srcOffset, scale, accumulate),
+            static (in (T[] Dst, int DstOffset, T[] Src, int SrcOffset, T Scale, bool Accumulate) a, int lo, int hi) =>
+                ScaleAdd(a.Dst.AsSpan(a.DstOffset + lo, hi - lo), a.Src.AsSpan(a.SrcOffset + lo, hi - lo), a.Scale, a.Accumulate));
     }
 
     // dst = (accumulate ? dst : 0) + scale·src with one rounding per element (FMA) when accumulating. dst and src may be the same span.
-    // Two overloads: Vector256.FusedMultiplyAdd exists for float and double, not generically.
-    private static void ScaleAdd(Span<float> dst, ReadOnlySpan<float> src, float scale, bool accumulate)
+    // Instantiated for float and double only; the JIT specialises each, so the type tests in FusedMultiplyAdd fold away.
+    private static void ScaleAdd<T>(Span<T> dst, ReadOnlySpan<T> src, T scale, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref float d = ref MemoryMarshal.GetReference(dst);
-        ref float s = ref MemoryMarshal.GetReference(src);
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        ref T s = ref MemoryMarshal.GetReference(src);
         var vs = Vector256.Create(scale);
-        int i = 0, w = Vector256<float>.Count, n = dst.Length;
+        int i = 0, w = Vector256<T>.Count, n = dst.Length;
         if (accumulate)
         {
             for (; i <= n - w; i += w)
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref s, (nuint)i), vs, Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-            for (; i < n; i++) Unsafe.Add(ref d, i) = MathF.FusedMultiplyAdd(Unsafe.Add(ref s, i), scale, Unsafe.Add(ref d, i));
+                FusedMultiplyAdd(Vector256.LoadUnsafe(ref s, (nuint)i), vs, Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            for (; i < n; i++) Unsafe.Add(ref d, i) = T.FusedMultiplyAdd(Unsafe.Add(ref s, i), scale, Unsafe.Add(ref d, i));
         }
         else
         {
@@ -86,23 +82,15 @@ internal static class GradAccumulation
         }
     }
 
-    private static void ScaleAdd(Span<double> dst, ReadOnlySpan<double> src, double scale, bool accumulate)
+    // Vector256.FusedMultiplyAdd has float and double overloads but no generic one.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> FusedMultiplyAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
     {
-        ref double d = ref MemoryMarshal.GetReference(dst);
-        ref double s = ref MemoryMarshal.GetReference(src);
-        var vs = Vector256.Create(scale);
-        int i = 0, w = Vector256<double>.Count, n = dst.Length;
-        if (accumulate)
-        {
-            for (; i <= n - w; i += w)
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref s, (nuint)i), vs, Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
-            for (; i < n; i++) Unsafe.Add(ref d, i) = Math.FusedMultiplyAdd(Unsafe.Add(ref s, i), scale, Unsafe.Add(ref d, i));
-        }
-        else
-        {
-            for (; i <= n - w; i += w) (Vector256.LoadUnsafe(ref s, (nuint)i) * vs).StoreUnsafe(ref d, (nuint)i);
-            for (; i < n; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i) * scale;
-        }
+        if (typeof(T) == typeof(float))
+            return Vector256.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector256.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+        throw new NotSupportedException($"gradient_reversal accumulation: dtype {typeof(T).Name} is not supported (expected float32 or float64).");
     }
 
     /// <summary>

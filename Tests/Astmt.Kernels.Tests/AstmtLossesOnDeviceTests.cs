@@ -1,6 +1,5 @@
 using Astmt.Engine;
 using Astmt.Engine.Cuda;
-using Astmt.Engine.Cuda.Backend;
 using Astmt.Engine.Ops;
 using Astmt.Kernels.Tests.Support;
 using Astmt.Models.Astmt;
@@ -44,9 +43,7 @@ public class AstmtLossesOnDeviceTests(EmulatorSchedule schedule)
     [TestCaseSource(nameof(Tasks))]
     public void LossGradientAndDoubleBackwardMatchTheCpu(AstmtTask task)
     {
-        _ = Emu.Context;
-        CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
-        Emu.Use(schedule);
+        EmuBackend.Start(schedule);
         var rng = new Random(140 + (int)task.Kind);
         const int B = 2, H = 9, W = 11;
         var truth = Truth(task, rng, B, H, W);

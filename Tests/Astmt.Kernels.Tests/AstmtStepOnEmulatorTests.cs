@@ -102,9 +102,7 @@ public class AstmtStepOnEmulatorTests
     [Test]
     public void TrainingIterationMatchesTheCpu()
     {
-        _ = Emu.Context;
-        CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
-        Emu.Use(EmulatorSchedule.Random);
+        EmuBackend.Start(EmulatorSchedule.Random);
         AssertIterationMatchesTheCpu(EmuDevice);
     }
 

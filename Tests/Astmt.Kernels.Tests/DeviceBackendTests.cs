@@ -19,9 +19,7 @@ public class DeviceBackendTests(EmulatorSchedule schedule)
     [SetUp]
     public void SetUp()
     {
-        _ = Emu.Context;
-        CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
-        Emu.Use(schedule);
+        EmuBackend.Start(schedule);
     }
 
     private static Tensor Random(Random rng, params int[] shape) => Tensor.FromArray(Array.ConvertAll(Oracle.Normal(rng, ShapeUtil.Numel(shape)), v => (float)v), shape);

@@ -1,6 +1,5 @@
 using Astmt.Engine;
 using Astmt.Engine.Cuda;
-using Astmt.Engine.Cuda.Backend;
 using Astmt.Engine.NN;
 using Astmt.Engine.Optim;
 using Astmt.Kernels.Tests.Support;
@@ -31,9 +30,7 @@ public class DeviceOptimizerTests
 
     private static void Start()
     {
-        _ = Emu.Context; // skips when the emulator library is not built
-        CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
-        Emu.Use(EmulatorSchedule.Random);
+        EmuBackend.Start(EmulatorSchedule.Random);
     }
 
     private static (Tensor[] Cpu, Tensor[] Emu) Parameters(Random rng)

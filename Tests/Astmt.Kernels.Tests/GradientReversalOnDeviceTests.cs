@@ -21,9 +21,7 @@ public class GradientReversalOnDeviceTests(EmulatorSchedule schedule)
     [SetUp]
     public void SetUp()
     {
-        _ = Emu.Context;
-        CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
-        Emu.Use(schedule);
+        EmuBackend.Start(schedule);
     }
 
     [TearDown]

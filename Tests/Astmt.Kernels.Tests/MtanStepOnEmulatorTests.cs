@@ -1,6 +1,5 @@
 using Astmt.Engine;
 using Astmt.Engine.Cuda;
-using Astmt.Engine.Cuda.Backend;
 using Astmt.Engine.Ops;
 using Astmt.Kernels.Tests.Support;
 using Astmt.Models.Losses;
@@ -29,9 +28,7 @@ public class MtanStepOnEmulatorTests
     [Test]
     public void TrainingStepMatchesTheCpu()
     {
-        _ = Emu.Context;
-        CudaBackend.Initialize(EmuDevice).PoisonUninitialized = true;
-        Emu.Use(EmulatorSchedule.Random);
+        EmuBackend.Start(EmulatorSchedule.Random);
         const int B = 2, H = 32, W = 32;
         var options = new MtanModelOptions { Width = 1.0 / 16, Seed = 7 };
         var cpuModel = MtanModels.Create("mtan-segnet", options);

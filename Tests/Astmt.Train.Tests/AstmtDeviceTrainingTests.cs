@@ -15,10 +15,8 @@ namespace Astmt.Train.Tests;
 /// </summary>
 public sealed class AstmtDeviceTrainingTests
 {
-    private static readonly DateTime Now = new(2026, 1, 2, 3, 4, 5);
-
     /// <summary>The smallest network the trainer builds (R-26 at encoder widths / 16, decoder width 32), two tasks, 32×32, batch 2.</summary>
-    private static RunConfig Config(string device) => ConfigResolver.Resolve(ExperimentRegistry.CreateDefault(), ConfigLayer.From(new Dictionary<string, string>
+    private static RunConfig Config(string device) => FlagConfig.Resolve(new Dictionary<string, string>
     {
         ["model"] = "astmt-r26",
         ["device"] = device,
@@ -36,7 +34,7 @@ public sealed class AstmtDeviceTrainingTests
         [$"options.{AstmtOptions.AdversarialName}"] = "true",
         [$"options.{AstmtOptions.TrainSamplesName}"] = "2",
         [$"options.{AstmtOptions.EvalSamplesName}"] = "2",
-    }, "flags"), null, Now);
+    });
 
     [Test, Category("Emulator")]
     public void OneBatchOnTheEmulatedGpu_GivesTheCpuLosses_CheckpointsToTheHost_AndEvaluatesOnTheDevice()

@@ -14,9 +14,7 @@ namespace Astmt.Train.Tests;
 /// </summary>
 public sealed class DeviceTrainingTests
 {
-    private static readonly DateTime Now = new(2026, 1, 2, 3, 4, 5);
-
-    private static RunConfig Config(string device) => ConfigResolver.Resolve(ExperimentRegistry.CreateDefault(), ConfigLayer.From(new Dictionary<string, string>
+    private static RunConfig Config(string device) => FlagConfig.Resolve(new Dictionary<string, string>
     {
         ["model"] = "mtan-segnet",
         ["device"] = device,
@@ -29,7 +27,7 @@ public sealed class DeviceTrainingTests
         ["options.width-multiplier"] = "0.0625",
         ["options.train-samples"] = "2",
         ["options.eval-samples"] = "2",
-    }, "flags"), null, Now);
+    });
 
     /// <summary>Two steps on the same batch [0, 1]: the losses at the initial weights and after one Adam update. (One emulated
     /// step costs about half a minute on two cores, so the test stops there.)</summary>

@@ -103,8 +103,7 @@ public class GradientReversalAccumulationTests
             var b = Numeric.RandomFloat(rng, n);
             var h = F.Mul(x, 2.0);
             var loss = F.Add(F.Sum(F.Mul(F.GradientReversal(h, 0.3), a)), F.Sum(F.Mul(h, b)));
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
+            Finalizers.Settle();
             GradAccumulation.FusionDisabled = !fused;
             BufferPool.ResetPeak();
             long start = BufferPool.RentedBytes;

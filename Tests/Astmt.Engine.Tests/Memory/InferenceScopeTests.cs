@@ -2,6 +2,7 @@ using Astmt.Engine.Autograd;
 using Astmt.Engine.Memory;
 using Astmt.Engine.NN;
 using Astmt.Engine.Ops;
+using Astmt.Engine.Tests.Support;
 using NUnit.Framework;
 using AG = Astmt.Engine.Autograd.Autograd;
 
@@ -24,7 +25,7 @@ public class InferenceScopeTests
         using (AG.NoGrad())
         {
             for (int i = 0; i < 3; i++) DisposeBoth(net.Forward(x)); // fills the pool
-            Settle();
+            Finalizers.Settle();
             long rented = BufferPool.RentedBytes, arrays = BufferPool.ArraysCreated;
             int collections = GC.CollectionCount(0);
             long outputBytes = 0;
@@ -55,7 +56,7 @@ public class InferenceScopeTests
         using (AG.NoGrad())
         {
             DisposeBoth(net.Forward(x));
-            Settle();
+            Finalizers.Settle();
             long rented = BufferPool.RentedBytes;
             double sum = 0;
             for (int i = 0; i < 20; i++)
@@ -150,7 +151,7 @@ public class InferenceScopeTests
         using (AG.NoGrad())
         {
             Assert.Throws<ArgumentException>(() => net.Forward(x));
-            Settle();
+            Finalizers.Settle();
             long rented = BufferPool.RentedBytes;
             for (int i = 0; i < 10; i++)
             {
@@ -182,7 +183,7 @@ public class InferenceScopeTests
         using (AG.NoGrad())
         {
             net.Forward(x).Dispose(); // fills the pool
-            Settle();
+            Finalizers.Settle();
             long rented = BufferPool.RentedBytes;
             BufferPool.ResetPeak();
             using var y = net.Forward(x);
@@ -203,13 +204,6 @@ public class InferenceScopeTests
         F.Sum(logits).Backward();
         Assert.That(AG.ArenaTensorCount, Is.Zero);
         Assert.That(logits.IsReleased, Is.True, "a recorded forward's outputs belong to the step, as before");
-    }
-
-    // Earlier tests' dropped tensors return through the finalizer; let that happen before counting rented bytes.
-    private static void Settle()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
     }
 
     private static Tensor Image(int seed, params int[] shape)

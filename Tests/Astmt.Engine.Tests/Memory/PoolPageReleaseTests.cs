@@ -68,11 +68,7 @@ public class PoolPageReleaseTests
         var resident = Train(releaseBetweenSteps: false);
         int parameterTensors = new SmallConvNet(seed: 11).Parameters().Count();
         // The first run's parameters and optimizer state return through their finalizers, ready for the second run.
-        for (int i = 0; i < 2; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
+        for (int i = 0; i < 2; i++) Finalizers.Settle();
         long released0 = BufferPool.ReleasedBytes, arrays0 = BufferPool.ArraysCreated;
         var released = Train(releaseBetweenSteps: true);
 

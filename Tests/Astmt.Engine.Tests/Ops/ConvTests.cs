@@ -159,12 +159,7 @@ public class ConvTests
     {
         var rng = new Random(18);
         var c = new Config(2, 3, 11, 9, 4, 3, 3, 2, 2, 2, true);
-        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
-        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
-        var b = Numeric.RandomDouble(rng, c.K);
-        var expected = Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
-        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
-        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out var gwRef);
+        var (x, w, b, gy, expected, gxRef, gwRef) = RandomProblemWithReferences(c, rng);
         int previous = Conv2dKernels.MaxBandElements, previousColumns = Conv2dKernels.MinBandColumns;
         Conv2dKernels.MaxBandElements = bandElements;
         Conv2dKernels.MinBandColumns = 1;
@@ -189,12 +184,8 @@ public class ConvTests
         // Five images in groups of two or three (the last group shorter): small maps share one GEMM in every pass.
         var rng = new Random(19);
         var c = new Config(5, 3, 9, 7, 4, 3, 3, 2, 2, 2, true);
-        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
-        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
-        var b = Numeric.RandomDouble(rng, c.K);
-        var expected = Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
-        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
-        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxRef, out var gwRef);
+        var (x, w, b, gy, expected, gxRef, gwRef) = RandomProblemWithReferences(c, rng);
+        int p = gy.Shape[2], q = gy.Shape[3];
         int previousColumns = Conv2dKernels.MinBandColumns;
         Conv2dKernels.MinBandColumns = imagesPerGemm * p * q;
         try
@@ -270,6 +261,19 @@ public class ConvTests
     }
 
     // ---------------------------------------------------------------- float64 oracles: the definition, loop by loop
+
+    /// <summary>Random float64 x, w, bias and output gradient for <paramref name="c"/> (drawn in that order from
+    /// <paramref name="rng"/>), with the loop oracles' output y and gradients gx, gw.</summary>
+    private static (Tensor X, Tensor W, Tensor B, Tensor Gy, double[] Y, double[] Gx, double[] Gw) RandomProblemWithReferences(Config c, Random rng)
+    {
+        var x = Numeric.RandomDouble(rng, c.B, c.C, c.H, c.W);
+        var w = Numeric.RandomDouble(rng, c.K, c.C, c.R, c.S);
+        var b = Numeric.RandomDouble(rng, c.K);
+        var y = Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
+        var gy = Numeric.RandomDouble(rng, c.B, c.K, p, q);
+        ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gx, out var gw);
+        return (x, w, b, gy, y, gx, gw);
+    }
 
     internal static double[] Reference(Config c, double[] x, double[] w, double[]? b, out int p, out int q)
     {

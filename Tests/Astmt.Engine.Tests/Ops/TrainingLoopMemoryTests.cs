@@ -58,14 +58,12 @@ public class TrainingLoopMemoryTests
         }
 
         for (int i = 0; i < 10; i++) Step();
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        Finalizers.Settle();
         long created = BufferPool.ArraysCreated, rented = BufferPool.RentedBytes;
         double first = Step(), last = first;
         for (int i = 1; i < 300; i++) last = Step();
         // Backward hands each loss to the caller; the dropped ones come back through the finalizer.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        Finalizers.Settle();
         Assert.That(BufferPool.ArraysCreated, Is.EqualTo(created), "arrays created after warm-up");
         Assert.That(BufferPool.RentedBytes, Is.EqualTo(rented), "bytes rented after warm-up");
         Assert.That(last, Is.LessThan(first), "the loop trains");

@@ -1,6 +1,4 @@
 using Astmt.Engine;
-using Astmt.Engine.Autograd;
-using Astmt.Engine.Memory;
 using Astmt.Models.Astmt;
 using NUnit.Framework;
 using AG = Astmt.Engine.Autograd.Autograd;
@@ -14,13 +12,7 @@ namespace Astmt.Models.Tests.Astmt;
 [NonParallelizable]
 public class AstmtInferenceMemoryTests
 {
-    private static AstmtConfig Tiny() => new()
-    {
-        Tasks = [AstmtTask.Semseg(4), AstmtTask.Normals, AstmtTask.Edge],
-        CustomBlocks = [1, 1, 1, 1],
-        WidthDivisor = 8,
-        Adversarial = true,
-    };
+    private static AstmtConfig Tiny() => TinyAstmt.AdversarialThreeTasks();
 
     [Test]
     public void NoGradForwardTasksEqualsTheRecordedForwardAndLeavesOnlyItsOutputsRented()
@@ -33,21 +25,14 @@ public class AstmtInferenceMemoryTests
         var x = Tensor.FromArray(data, 2, 3, 32, 32);
         var expected = network.ForwardTasks(x).ToDictionary(o => o.Key, o => o.Value.Prediction.ToArray<float>()); // grad mode on
         AG.ReleaseStep();
-        using (AG.NoGrad())
-        {
-            DisposeAll(network.ForwardTasks(x)); // fills the pool
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            long rented = BufferPool.RentedBytes;
-            var outputs = network.ForwardTasks(x);
-            long outputBytes = outputs.Values.Sum(o => (long)(o.Prediction.Numel + o.Features.Numel) * sizeof(float));
-            Assert.That(BufferPool.RentedBytes - rented, Is.EqualTo(outputBytes), "after the forward only its outputs are rented");
-            foreach (var (task, output) in outputs)
-                Assert.That(output.Prediction.ToArray<float>(), Is.EqualTo(expected[task]).Within(1e-4), task);
-            DisposeAll(outputs);
-            Assert.That(BufferPool.RentedBytes, Is.EqualTo(rented));
-            Assert.That(InferenceScope.OwnedCount, Is.Zero);
-        }
+        InferenceMemory.AssertOnlyTheOutputsStayRented(() => network.ForwardTasks(x),
+            outputs => outputs.Values.Sum(o => (long)(o.Prediction.Numel + o.Features.Numel) * sizeof(float)),
+            outputs =>
+            {
+                foreach (var (task, output) in outputs)
+                    Assert.That(output.Prediction.ToArray<float>(), Is.EqualTo(expected[task]).Within(1e-4), task);
+            },
+            DisposeAll);
     }
 
     private static void DisposeAll(IReadOnlyDictionary<string, AstmtOutput> outputs)

@@ -8,13 +8,7 @@ namespace Astmt.Models.Tests.Astmt;
 /// <summary>Parameter groups, the GRL schedule, discriminator labels and the per-task optimizer step.</summary>
 public class AstmtTrainingTests
 {
-    private static AstmtConfig Tiny() => new()
-    {
-        Tasks = [AstmtTask.Semseg(4), AstmtTask.Normals, AstmtTask.Edge],
-        CustomBlocks = [1, 1, 1, 1],
-        WidthDivisor = 8,
-        Adversarial = true,
-    };
+    private static AstmtConfig Tiny() => TinyAstmt.AdversarialThreeTasks();
 
     [Test]
     public void GroupsPutTaskSpecificParametersAtTTimesAndTheDiscriminatorAtTen()

@@ -1,5 +1,4 @@
 using Astmt.Engine;
-using Astmt.Engine.Autograd;
 using Astmt.Engine.Memory;
 using Astmt.Models.Mtan;
 using NUnit.Framework;
@@ -25,20 +24,14 @@ public class MtanInferenceMemoryTests
         var x = Image(32, 64);
         var expected = network.Forward(x).Predictions.Select(p => p.ToArray<float>()).ToArray(); // grad mode on: the step arena's path
         AG.ReleaseStep();
-        using (AG.NoGrad())
-        {
-            Dispose(network.Forward(x)); // fills the pool
-            Settle();
-            long rented = BufferPool.RentedBytes;
-            var output = network.Forward(x);
-            long predictionBytes = output.Predictions.Sum(p => (long)p.Numel * sizeof(float));
-            Assert.That(BufferPool.RentedBytes - rented, Is.EqualTo(predictionBytes), "after the forward only its predictions are rented");
-            for (int t = 0; t < expected.Length; t++)
-                Assert.That(output.Predictions[t].ToArray<float>(), Is.EqualTo(expected[t]).Within(1e-4), $"{name}: task {t}");
-            Dispose(output);
-            Assert.That(BufferPool.RentedBytes, Is.EqualTo(rented));
-            Assert.That(InferenceScope.OwnedCount, Is.Zero);
-        }
+        InferenceMemory.AssertOnlyTheOutputsStayRented(() => network.Forward(x),
+            output => output.Predictions.Sum(p => (long)p.Numel * sizeof(float)),
+            output =>
+            {
+                for (int t = 0; t < expected.Length; t++)
+                    Assert.That(output.Predictions[t].ToArray<float>(), Is.EqualTo(expected[t]).Within(1e-4), $"{name}: task {t}");
+            },
+            Dispose);
     }
 
     [Test]
@@ -50,7 +43,7 @@ public class MtanInferenceMemoryTests
         using (AG.NoGrad())
         {
             for (int i = 0; i < 2; i++) Dispose(network.Forward(x));
-            Settle();
+            InferenceMemory.Settle();
             long rented = BufferPool.RentedBytes, arrays = BufferPool.ArraysCreated;
             int collections = GC.CollectionCount(0);
             for (int i = 0; i < 10; i++) Dispose(network.Forward(x));
@@ -58,13 +51,6 @@ public class MtanInferenceMemoryTests
             Assert.That(BufferPool.ArraysCreated, Is.EqualTo(arrays), "the pool reaches a steady state");
             Assert.That(BufferPool.RentedBytes, Is.EqualTo(rented));
         }
-    }
-
-    // Earlier tests' dropped tensors return through the finalizer; let that happen before counting rented bytes.
-    private static void Settle()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
     }
 
     private static void Dispose(MultiTaskOutput output)
