@@ -75,7 +75,7 @@ internal static class Conv2dKernels
     /// <summary>y [B·K rows of P·Q] += bias [K] per row, rows split over the threads.</summary>
     private static void AddBias<T>(T[] y, int yOff, int rows, int channels, int pq, T[] bias, int biasOff) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Parallelism.For(0, rows, Math.Max(1, (1 << 15) / Math.Max(1, pq)), (y, yOff, channels, pq, bias, biasOff),
+        Parallelism.For(0, rows, Math.Max(1, (1 << 16) / Math.Max(1, pq)), (y, yOff, channels, pq, bias, biasOff),
             static (in (T[] Y, int YOff, int Channels, int Pq, T[] Bias, int BiasOff) a, int r0, int r1) =>
         {
             var (y, yOff, channels, pq, bias, biasOff) = a;

@@ -85,6 +85,6 @@ internal static class FusedGateKernels
 
     private readonly record struct BackwardArgs<T>(T[] Gs, T[] Ss, T[] Ms, T[] Bs, T[]? OutShared, int GOff, int SOff);
 
-    // Below ~16K elements per thread the fork costs more than it saves.
-    private static int MinPlanes(int hw) => Math.Max(1, (1 << 14) / Math.Max(1, hw));
+    // Below ~64K elements per thread the fork costs more than it saves (the wake-up and the wait for the slower part).
+    private static int MinPlanes(int hw) => Math.Max(1, (1 << 16) / Math.Max(1, hw));
 }

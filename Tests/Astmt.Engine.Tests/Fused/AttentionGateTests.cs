@@ -92,9 +92,10 @@ public class AttentionGateTests
     public void ResultDoesNotDependOnTheThreadCount()
     {
         var rng = new Random(11);
-        var x = Inputs(rng, 2, 16, 24, 33, 41).Select(t => t.To(DType.Float32)).ToArray();
+        // 48 planes of 66×82: large enough that the kernels split over two threads (64K elements per part).
+        var x = Inputs(rng, 2, 16, 24, 66, 82).Select(t => t.To(DType.Float32)).ToArray();
         foreach (var t in x) t.RequiresGrad = true;
-        var probe = Numeric.RandomFloat(new Random(12), 2, 24, 33, 41);
+        var probe = Numeric.RandomFloat(new Random(12), 2, 24, 66, 82);
         double[][] Run()
         {
             var y = F.AttentionGate(x[0], x[1], x[2], x[3], x[4], null, null, true, x[5]);

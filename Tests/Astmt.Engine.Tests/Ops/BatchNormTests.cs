@@ -140,7 +140,8 @@ public class BatchNormTests
     public void ResultsDoNotDependOnThreadCount()
     {
         var rng = new Random(26);
-        var x = Numeric.RandomFloat(rng, 3, 16, 13, 17);
+        // 16 channels of 3×52×68: large enough that the kernels split over two threads (64K elements per part).
+        var x = Numeric.RandomFloat(rng, 3, 16, 52, 68);
         var w = Numeric.RandomFloat(rng, 16);
         var b = Numeric.RandomFloat(rng, 16);
         double[][] Run()
