@@ -363,7 +363,9 @@ public sealed partial class Tensor
         var owned = shape.ToArray();
         int n = ShapeUtil.Numel(owned);
         BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
-        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, strides: null, 0, addRef: false);
+        // Counted until disposed, so state that is dropped and disposed every step (a gradient set to none) never adds up to
+        // the unowned threshold's induced collection.
+        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, strides: null, 0, addRef: false) { _countsAsUnowned = true };
     }
 
     /// <summary>As <see cref="Detach"/>, into a tensor made by <see cref="NewPersistent"/>.</summary>

@@ -85,13 +85,13 @@ public static class AstmtTraining
     {
         network.Train();
         var results = new List<AstmtTaskStep>();
-        if (mode == AstmtStepMode.Summed) optimizer.ZeroGrad(setToNone: true);
+        if (mode == AstmtStepMode.Summed) ReleaseGradients(network, optimizer);
         foreach (var task in network.Tasks)
         {
             if (!groundTruths.TryGetValue(task, out var gt))
                 throw new ArgumentException($"AstmtTraining.TrainStep: no ground truth for task '{task}'; got {string.Join(", ", groundTruths.Keys)}.");
             if (AllVoid(gt)) continue;
-            if (mode == AstmtStepMode.PerTask) optimizer.ZeroGrad(setToNone: true);
+            if (mode == AstmtStepMode.PerTask) ReleaseGradients(network, optimizer);
             var losses = AstmtAdversarial.Losses(network, images, gt, task, alpha, adversarial);
             var step = new AstmtTaskStep(task, losses.Task.Item(), losses.Discriminator?.Item(), DiscriminatorAccuracy(losses));
             losses.Total.Backward();
@@ -100,6 +100,26 @@ public static class AstmtTraining
         }
         if (mode == AstmtStepMode.Summed) optimizer.Step();
         return results;
+    }
+
+    /// <summary>
+    /// <see cref="Optimizer.ZeroGrad"/> with set-to-none, but the dropped gradients are disposed rather than left to the finalizer.
+    /// Per-task stepping drops and recreates every gradient once per task; left to the GC, the pool would create ~4 bytes per
+    /// parameter per task in new arrays and the unowned-bytes safety net would force full collections (issue #3). Disposed, their
+    /// arrays return to the pool's persistent buckets and the next backward's gradients reuse them. So a gradient read from a
+    /// parameter is valid until the next <see cref="TrainStep"/>.
+    /// </summary>
+    private static void ReleaseGradients(AstmtNetwork network, Optimizer optimizer)
+    {
+        foreach (var (_, p) in network.NamedParameters())
+        {
+            var g = p.Grad;
+            if (g == null) continue;
+            p.Grad = null;
+            // A gradient with a producer belongs to a create-graph graph, which frees it.
+            if (g.IsLeaf && !g.RequiresGrad) g.Dispose();
+        }
+        optimizer.ZeroGrad(setToNone: true); // parameters the optimizer holds outside the network
     }
 
     private static bool AllVoid(Tensor gt)
