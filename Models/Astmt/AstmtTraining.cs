@@ -95,6 +95,8 @@ public static class AstmtTraining
             var losses = AstmtAdversarial.Losses(network, images, gt, task, alpha, adversarial);
             var step = new AstmtTaskStep(task, losses.Task.Item(), losses.Discriminator?.Item(), DiscriminatorAccuracy(losses));
             losses.Total.Backward();
+            losses.Total.Dispose(); // the scalar Backward hands back to its caller
+            losses.DiscriminatorLabels?.Dispose(); // computed without a graph (the loss's backward read it): nothing else frees it
             if (mode == AstmtStepMode.PerTask) optimizer.Step();
             results.Add(step);
         }
@@ -125,7 +127,9 @@ public static class AstmtTraining
     private static bool AllVoid(Tensor gt)
     {
         using var _ = Autograd.NoGrad();
-        return F.Sum(F.NotEqual(gt, AstmtLosses.IgnoreLabel)).Item() == 0;
+        using var valid = F.NotEqual(gt, AstmtLosses.IgnoreLabel);
+        using var count = F.Sum(valid);
+        return count.Item() == 0;
     }
 
     /// <summary>The discriminator's per-pixel accuracy on the counted pixels (NaN when there is none).</summary>
@@ -133,7 +137,8 @@ public static class AstmtTraining
     {
         if (losses.DiscriminatorLogits == null || losses.DiscriminatorLabels == null) return null;
         using var _ = Autograd.NoGrad();
-        var predicted = F.ArgMax(losses.DiscriminatorLogits, 1).ToDoubleArray();
+        double[] predicted;
+        using (var argMax = F.ArgMax(losses.DiscriminatorLogits, 1)) predicted = argMax.ToDoubleArray();
         var labels = losses.DiscriminatorLabels.ToDoubleArray();
         long counted = 0, correct = 0;
         for (int i = 0; i < labels.Length; i++)
