@@ -126,6 +126,15 @@ public sealed partial class Tensor : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Stops counting this tensor towards <see cref="BufferPool.BeforeUnownedRent"/>'s collection, as if it were
+    /// disposed: an owner (the step arena) now frees it.</summary>
+    internal void ForgetUnownedCount()
+    {
+        if (!_countsAsUnowned || IsReleased) return;
+        _countsAsUnowned = false;
+        BufferPool.AfterUnownedDispose((long)Numel * DType.SizeOf());
+    }
+
     internal void ReleaseStorage()
     {
         var s = Interlocked.Exchange(ref _storage, null);
