@@ -85,13 +85,13 @@ public static class AstmtTraining
     {
         network.Train();
         var results = new List<AstmtTaskStep>();
-        if (mode == AstmtStepMode.Summed) ReleaseGradients(network, optimizer);
+        if (mode == AstmtStepMode.Summed) ReleaseGradients(optimizer);
         foreach (var task in network.Tasks)
         {
             if (!groundTruths.TryGetValue(task, out var gt))
                 throw new ArgumentException($"AstmtTraining.TrainStep: no ground truth for task '{task}'; got {string.Join(", ", groundTruths.Keys)}.");
             if (AllVoid(gt)) continue;
-            if (mode == AstmtStepMode.PerTask) ReleaseGradients(network, optimizer);
+            if (mode == AstmtStepMode.PerTask) ReleaseGradients(optimizer);
             var losses = AstmtAdversarial.Losses(network, images, gt, task, alpha, adversarial);
             var step = new AstmtTaskStep(task, losses.Task.Item(), losses.Discriminator?.Item(), DiscriminatorAccuracy(losses));
             losses.Total.Backward();
@@ -111,17 +111,24 @@ public static class AstmtTraining
     /// arrays return to the pool's persistent buckets and the next backward's gradients reuse them. So a gradient read from a
     /// parameter is valid until the next <see cref="TrainStep"/>.
     /// </summary>
-    private static void ReleaseGradients(AstmtNetwork network, Optimizer optimizer)
+    private static void ReleaseGradients(Optimizer optimizer)
     {
-        foreach (var (_, p) in network.NamedParameters())
+        // Index loops over the optimizer's own lists: this runs once per task, and walking the module tree would build every
+        // parameter's dotted name each time.
+        var groups = optimizer.ParamGroups;
+        for (int i = 0; i < groups.Count; i++)
         {
-            var g = p.Grad;
-            if (g == null) continue;
-            p.Grad = null;
-            // A gradient with a producer belongs to a create-graph graph, which frees it.
-            if (g.IsLeaf && !g.RequiresGrad) g.Dispose();
+            var parameters = groups[i].Parameters;
+            for (int j = 0; j < parameters.Count; j++)
+            {
+                var p = parameters[j];
+                var g = p.Grad;
+                if (g == null) continue;
+                p.Grad = null;
+                // A gradient with a producer belongs to a create-graph graph, which frees it.
+                if (g.IsLeaf && !g.RequiresGrad) g.Dispose();
+            }
         }
-        optimizer.ZeroGrad(setToNone: true); // parameters the optimizer holds outside the network
     }
 
     private static bool AllVoid(Tensor gt)

@@ -60,10 +60,22 @@ public static class AstmtLosses
             {
                 using var squeezed = F.Reshape(labels, labels.Shape[0], labels.Shape[2], labels.Shape[3]);
                 // The converted copy is the loss's alone: in a training step it goes back to the pool with the graph.
-                target = StepOwnership.Adopt(squeezed.To(DType.Int64));
+                target = StepOwnership.Adopt(ToClassIndices(squeezed));
             }
         }
         return F.CrossEntropy(logits, target, IgnoreLabel);
+    }
+
+    /// <summary>Float labels holding integers as Int64 class indices. On the host a direct float → long loop: <see cref="Tensor.To(DType)"/>
+    /// goes through a managed double[] of the whole map, garbage every step.</summary>
+    private static Tensor ToClassIndices(Tensor labels)
+    {
+        if (!labels.Device.IsCpu || !labels.IsContiguous || labels.DType != DType.Float32) return labels.To(DType.Int64);
+        var indices = Tensor.Empty(labels.Shape, DType.Int64);
+        var from = labels.Span<float>();
+        var to = indices.Span<long>();
+        for (int i = 0; i < from.Length; i++) to[i] = (long)from[i];
+        return indices;
     }
 
     /// <summary>
