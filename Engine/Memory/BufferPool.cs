@@ -34,8 +34,6 @@ public static class BufferPool
     // once the pool is warm.
     private static readonly LinkedList<Array> ResidentIdle = new();
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Array, LinkedListNode<Array>> IdleNodes = new();
-    /// <summary>temp</summary>
-    public static bool TraceCreate;
     private static long _pooledBytes;
     private static long _residentPooledBytes;
     private static long _rentedBytes;
@@ -170,7 +168,6 @@ public static class BufferPool
     {
         // Released pages first, so the new array's pages are not resident on top of the idle ones it displaces.
         if (bytes >= MinReleaseBytes) lock (Gate) ReleaseIdlePages(bytes);
-        if (TraceCreate) Console.Error.WriteLine($"TRACE-CREATE {bytes} " + Environment.StackTrace.Replace("\n", " | "));
         var array = GC.AllocateUninitializedArray<T>(length, pinned: true);
         if (bytes >= HugePageMinBytes && UseHugePages) PageRelease.AdviseHugePages(array);
         Interlocked.Add(ref _createdBytes, bytes);

@@ -44,8 +44,9 @@ public static class AstmtAdversarial
         // The intermediates are disposed here: computed without a graph, nothing else would free them before the finalizer, and
         // a training step that left them to it would keep creating pool arrays (issue #3).
         using var first = F.Narrow(groundTruth, 1, 0, 1);
-        using var asFloat = first.DType == DType.Int64 ? first.To(DType.Float32) : null;
-        using var resized = F.Interpolate(asFloat ?? first, height, width, ResizeMode.Nearest);
+        // Dense before the resize: given a strided view, F.Interpolate makes a dense copy that only its finalizer frees.
+        using var dense = first.DType == DType.Int64 ? first.To(DType.Float32) : first.IsContiguous ? null : F.Contiguous(first);
+        using var resized = F.Interpolate(dense ?? first, height, width, ResizeMode.Nearest);
         using var valid = F.NotEqual(resized, AstmtLosses.IgnoreLabel);
         using var labels = F.Affine(valid, taskIndex - AstmtLosses.IgnoreLabel, AstmtLosses.IgnoreLabel); // valid → index, void → 255
         using var indices = labels.To(DType.Int64);

@@ -52,17 +52,11 @@ public static class AstmtLosses
     {
         if (logits.Rank != 4 || labels.Rank != 4 || labels.Shape[1] != 1 || labels.Shape[0] != logits.Shape[0] || labels.Shape[2] != logits.Shape[2] || labels.Shape[3] != logits.Shape[3])
             throw new ArgumentException($"AstmtLosses.CrossEntropy: expected logits [B,K,H,W] and labels [B,1,H,W], got {logits.Describe()} and {labels.Describe()}.");
-        Tensor target;
-        using (Autograd.NoGrad())
-        {
-            if (labels.DType == DType.Int64) target = F.Reshape(labels, labels.Shape[0], labels.Shape[2], labels.Shape[3]);
-            else
-            {
-                using var squeezed = F.Reshape(labels, labels.Shape[0], labels.Shape[2], labels.Shape[3]);
-                // The converted copy is the loss's alone: in a training step it goes back to the pool with the graph.
-                target = StepOwnership.Adopt(ToClassIndices(squeezed));
-            }
-        }
+        if (labels.RequiresGrad) throw new ArgumentException($"AstmtLosses.CrossEntropy: the labels must not require a gradient, got {labels.Describe()}.");
+        // Not under NoGrad (see BalancedBce): the labels need no gradient, so nothing is recorded, and in a training step the
+        // view and the converted copy, the loss's alone, go back to the pool with the graph.
+        var squeezed = F.Reshape(labels, labels.Shape[0], labels.Shape[2], labels.Shape[3]);
+        var target = labels.DType == DType.Int64 ? squeezed : StepOwnership.Adopt(ToClassIndices(squeezed));
         return F.CrossEntropy(logits, target, IgnoreLabel);
     }
 

@@ -84,7 +84,7 @@ internal static class ModelStepCommand
             // The profile covers the timed steps only: warm-up (JIT, first-touch allocation) would dominate it otherwise.
             if (++calls == settings.Warmup + 1)
             {
-                arraysAtTimedStart = BufferPool.ArraysCreated; BufferPool.TraceCreate = true;
+                arraysAtTimedStart = BufferPool.ArraysCreated;
                 if (OpProfiler.Enabled) OpProfiler.Reset();
                 device?.Reset();
             }
