@@ -42,6 +42,11 @@ public sealed unsafe class EmulatorContext : GpuContext, IKernelLauncher
     /// forward, reverse, or random[:seed]).</summary>
     public static void SetSchedule(EmulatorSchedule schedule, ulong seed = 1) => EmulatorNative.astmt_emu_set_schedule((int)schedule, seed);
 
+    /// <summary>How many host threads run the blocks of later launches (process-wide; 0 = one per core, the default unless
+    /// ASTMT_EMU_WORKERS is set). One makes float atomics across blocks add in a fixed order: launches become reproducible
+    /// bit for bit, for tests whose tolerance cannot absorb a reordered sum.</summary>
+    public static void SetWorkers(int workers) => EmulatorNative.astmt_emu_set_workers(workers);
+
     /// <summary>The schedule in force.</summary>
     public static EmulatorSchedule Schedule => (EmulatorSchedule)EmulatorNative.astmt_emu_get_schedule();
 

@@ -614,6 +614,15 @@ void astmt_emu_set_schedule(int kind, unsigned long long seed)
     g_seed = seed;
 }
 
+/// Sets how many host threads run a launch's blocks (0 = one per core; ASTMT_EMU_WORKERS sets the initial value). With one,
+/// float atomics from different blocks add in an order fixed by the schedule, so a launch is reproducible bit for bit.
+void astmt_emu_set_workers(int workers)
+{
+    read_environment();
+    std::lock_guard<std::mutex> g(g_config_mutex);
+    g_workers = workers < 0 ? 0 : workers;
+}
+
 /// The schedule in force (after the ASTMT_EMU_SCHEDULE environment variable).
 int astmt_emu_get_schedule()
 {
@@ -652,12 +661,14 @@ int astmt_emu_launch(void* handle, unsigned gx, unsigned gy, unsigned gz, unsign
         return 2;
     }
     Launch L{ entry->fn, entry->trampoline, args, uint3{ gx, gy, gz }, uint3{ bx, by, bz }, sharedBytes, Schedule::Forward, 1 };
+    int configuredWorkers = 0;
     {
         std::lock_guard<std::mutex> g(g_config_mutex);
         L.schedule = g_schedule;
         L.seed = g_seed;
+        configuredWorkers = g_workers;
     }
-    int workers = g_workers > 0 ? g_workers : (int)std::max(1u, std::thread::hardware_concurrency());
+    int workers = configuredWorkers > 0 ? configuredWorkers : (int)std::max(1u, std::thread::hardware_concurrency());
     if ((unsigned long long)workers > total) workers = (int)total;
     std::atomic<unsigned long long> next{ 0 };
     std::string error;

@@ -103,7 +103,12 @@ public class AstmtStepOnEmulatorTests
     public void TrainingIterationMatchesTheCpu()
     {
         EmuBackend.Start(EmulatorSchedule.Random);
-        AssertIterationMatchesTheCpu(EmuDevice);
+        // One worker: backward-weight sums its split reduction with float atomics, and the per-pixel normalisation of the
+        // feature gradient amplifies a reordered sum (one input rounding moves the second task's discriminator loss by 3e-3,
+        // see remarks) past the 1e-5 the losses are held to; with blocks spread over cores the order, and the test, varied.
+        EmulatorContext.SetWorkers(1);
+        try { AssertIterationMatchesTheCpu(EmuDevice); }
+        finally { EmulatorContext.SetWorkers(0); }
     }
 
     /// <summary>The same iteration on a real GPU (a newcomer's first check of a CUDA machine); skipped without one.</summary>
@@ -134,7 +139,7 @@ public class AstmtStepOnEmulatorTests
         {
             var (c, e) = (cpu.Steps[t], emu.Steps[t]);
             TestContext.Out.WriteLine($"{c.Task}: task loss cpu {c.TaskLoss:R} emu {e.TaskLoss:R} f64 {f64.Steps[t].TaskLoss:R}; discriminator loss cpu " +
-                                      $"{c.DiscriminatorLoss:R} emu {e.DiscriminatorLoss:R}; accuracy cpu {c.DiscriminatorAccuracy} emu {e.DiscriminatorAccuracy}");
+                                      $"{c.DiscriminatorLoss:R} emu {e.DiscriminatorLoss:R} f64 {f64.Steps[t].DiscriminatorLoss:R} probe {probe.Steps[t].DiscriminatorLoss:R}; accuracy cpu {c.DiscriminatorAccuracy} emu {e.DiscriminatorAccuracy}");
             Oracle.Close([c.TaskLoss, c.DiscriminatorLoss!.Value], [e.TaskLoss, e.DiscriminatorLoss!.Value], 0, 1e-5, $"{c.Task}: task and discriminator losses");
             Assert.That(e.DiscriminatorAccuracy, Is.EqualTo(c.DiscriminatorAccuracy).Within(1e-12), $"{c.Task}: discriminator accuracy");
         }

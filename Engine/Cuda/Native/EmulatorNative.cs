@@ -12,6 +12,7 @@ internal static unsafe partial class EmulatorNative
     [LibraryImport(NativeLibraries.Emulator)] public static partial int astmt_emu_get_function(byte* name, out IntPtr handle);
     [LibraryImport(NativeLibraries.Emulator)] public static partial void astmt_emu_set_schedule(int kind, ulong seed);
     [LibraryImport(NativeLibraries.Emulator)] public static partial int astmt_emu_get_schedule();
+    [LibraryImport(NativeLibraries.Emulator)] public static partial void astmt_emu_set_workers(int workers);
     [LibraryImport(NativeLibraries.Emulator)] public static partial byte* astmt_emu_last_error();
     [LibraryImport(NativeLibraries.Emulator)]
     public static partial int astmt_emu_launch(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
