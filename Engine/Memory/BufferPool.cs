@@ -25,6 +25,10 @@ public static class BufferPool
 
     private static readonly object Gate = new();
     private static readonly Dictionary<(Type, int), Stack<Array>> Free = new();
+    // Idle arrays that held persistent state (RentNew) and came back: only RentNew takes them, so state that is dropped and
+    // recreated every step (a gradient set to none and made again by the next backward) reuses its own arrays instead of creating
+    // new ones, and still never takes a temporary the next step needs.
+    private static readonly Dictionary<(Type, int), Stack<Array>> FreePersistent = new();
     // Idle arrays of at least MinReleaseBytes whose pages are resident, least recently returned first. Each array keeps its
     // node for life (weakly: an array lost by its renter can still be collected), so returning and renting allocate nothing
     // once the pool is warm.
@@ -129,7 +133,7 @@ public static class BufferPool
     {
         if (length == 0) return [];
         long bytes = (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-        T[]? array = TryTake<T>(length, bytes);
+        T[]? array = TryTake<T>(Free, length, bytes);
         // A small miss (typically a caller-owned scalar such as the loss a Backward handed over, waiting for its finalizer) does
         // not justify a full blocking collection: creating it costs less, and the ordinary collections reclaim such tensors.
         if (array == null && bytes >= InducedCollectMinBytes && Interlocked.Read(ref _createdSinceCollect) > CollectThresholdBytes)
@@ -137,7 +141,7 @@ public static class BufferPool
             Interlocked.Exchange(ref _createdSinceCollect, 0);
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            array = TryTake<T>(length, bytes);
+            array = TryTake<T>(Free, length, bytes);
         }
         if (array == null) return Create<T>(length, bytes, clear);
         if (clear) Array.Clear(array);
@@ -148,11 +152,16 @@ public static class BufferPool
     /// Creates a new array of <paramref name="length"/> elements, counted as rented, without taking a pooled one. For state that
     /// lives across steps and is created during the first one (a leaf's gradient, optimizer moments): taking a pooled array would
     /// leave the next step short of the temporary it returned, so the pool would only reach its steady state a step later.
+    /// Takes an idle array that earlier persistent state gave back through <see cref="ReturnPersistent{T}"/> when there is one.
     /// </summary>
     public static T[] RentNew<T>(int length, bool clear) where T : unmanaged
     {
         if (length == 0) return [];
-        return Create<T>(length, (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>(), clear);
+        long bytes = (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        T[]? array = TryTake<T>(FreePersistent, length, bytes);
+        if (array == null) return Create<T>(length, bytes, clear);
+        if (clear) Array.Clear(array);
+        return array;
     }
 
     private static T[] Create<T>(int length, long bytes, bool clear) where T : unmanaged
@@ -169,11 +178,11 @@ public static class BufferPool
         return array;
     }
 
-    private static T[]? TryTake<T>(int length, long bytes) where T : unmanaged
+    private static T[]? TryTake<T>(Dictionary<(Type, int), Stack<Array>> free, int length, long bytes) where T : unmanaged
     {
         lock (Gate)
         {
-            if (Free.TryGetValue((typeof(T), length), out var stack) && stack.Count > 0)
+            if (free.TryGetValue((typeof(T), length), out var stack) && stack.Count > 0)
             {
                 var a = (T[])stack.Pop();
                 _pooledBytes -= bytes;
@@ -230,14 +239,19 @@ public static class BufferPool
     }
 
     /// <summary>Returns an array obtained from <see cref="Rent{T}"/>.</summary>
-    public static void Return<T>(T[] array) where T : unmanaged
+    public static void Return<T>(T[] array) where T : unmanaged => Return(Free, array);
+
+    /// <summary>Returns an array obtained from <see cref="RentNew{T}"/>; only a later <see cref="RentNew{T}"/> takes it again.</summary>
+    public static void ReturnPersistent<T>(T[] array) where T : unmanaged => Return(FreePersistent, array);
+
+    private static void Return<T>(Dictionary<(Type, int), Stack<Array>> free, T[] array) where T : unmanaged
     {
         if (array.Length == 0) return;
         long bytes = (long)array.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         lock (Gate)
         {
             var key = (typeof(T), array.Length);
-            if (!Free.TryGetValue(key, out var stack)) Free[key] = stack = new Stack<Array>();
+            if (!free.TryGetValue(key, out var stack)) free[key] = stack = new Stack<Array>();
             stack.Push(array);
             _pooledBytes += bytes;
             _residentPooledBytes += bytes;
@@ -270,6 +284,7 @@ public static class BufferPool
             _pooledBytes = 0;
             _residentPooledBytes = 0;
             Free.Clear();
+            FreePersistent.Clear();
             ResidentIdle.Clear();
             IdleNodes.Clear();
         }

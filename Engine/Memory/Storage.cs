@@ -7,6 +7,7 @@ namespace Astmt.Engine.Memory;
 public sealed class Storage
 {
     private int _refCount = 1;
+    private readonly bool _persistent; // its array came from BufferPool.RentNew and goes back to the persistent buckets
 
     /// <summary>Host array (float[], double[] or long[]), or null for device storage.</summary>
     public Array? Host { get; private set; }
@@ -23,9 +24,9 @@ public sealed class Storage
     /// <summary>Number of elements.</summary>
     public int Length { get; }
 
-    private Storage(DType dtype, Device device, int length, Array? host, IDeviceBuffer? buffer)
+    private Storage(DType dtype, Device device, int length, Array? host, IDeviceBuffer? buffer, bool persistent = false)
     {
-        DType = dtype; Device = device; Length = length; Host = host; DeviceBuffer = buffer;
+        DType = dtype; Device = device; Length = length; Host = host; DeviceBuffer = buffer; _persistent = persistent;
     }
 
     /// <summary>Rents host storage of <paramref name="length"/> elements.</summary>
@@ -41,9 +42,9 @@ public sealed class Storage
     /// for state that lives across steps; it returns to the pool like any other when released.</summary>
     public static Storage RentHostNew(DType dtype, int length, bool clear) => dtype switch
     {
-        DType.Float32 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<float>(length, clear), null),
-        DType.Float64 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<double>(length, clear), null),
-        DType.Int64 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<long>(length, clear), null),
+        DType.Float32 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<float>(length, clear), null, persistent: true),
+        DType.Float64 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<double>(length, clear), null, persistent: true),
+        DType.Int64 => new Storage(dtype, Device.Cpu, length, BufferPool.RentNew<long>(length, clear), null, persistent: true),
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
@@ -66,9 +67,9 @@ public sealed class Storage
         if (Interlocked.Decrement(ref _refCount) != 0) return;
         switch (Host)
         {
-            case float[] f: BufferPool.Return(f); break;
-            case double[] d: BufferPool.Return(d); break;
-            case long[] l: BufferPool.Return(l); break;
+            case float[] f: if (_persistent) BufferPool.ReturnPersistent(f); else BufferPool.Return(f); break;
+            case double[] d: if (_persistent) BufferPool.ReturnPersistent(d); else BufferPool.Return(d); break;
+            case long[] l: if (_persistent) BufferPool.ReturnPersistent(l); else BufferPool.Return(l); break;
         }
         Host = null;
         DeviceBuffer?.Dispose();

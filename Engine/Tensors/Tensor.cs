@@ -126,6 +126,15 @@ public sealed partial class Tensor : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Stops counting this tensor towards <see cref="BufferPool.BeforeUnownedRent"/>'s collection, as if it were
+    /// disposed: an owner (the step arena) now frees it.</summary>
+    internal void ForgetUnownedCount()
+    {
+        if (!_countsAsUnowned || IsReleased) return;
+        _countsAsUnowned = false;
+        BufferPool.AfterUnownedDispose((long)Numel * DType.SizeOf());
+    }
+
     internal void ReleaseStorage()
     {
         var s = Interlocked.Exchange(ref _storage, null);
@@ -363,7 +372,9 @@ public sealed partial class Tensor
         var owned = shape.ToArray();
         int n = ShapeUtil.Numel(owned);
         BufferPool.BeforeUnownedRent((long)n * dtype.SizeOf());
-        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, strides: null, 0, addRef: false);
+        // Counted until disposed, so state that is dropped and disposed every step (a gradient set to none) never adds up to
+        // the unowned threshold's induced collection.
+        return new Tensor(Storage.RentHostNew(dtype, n, clear), owned, strides: null, 0, addRef: false) { _countsAsUnowned = true };
     }
 
     /// <summary>As <see cref="Detach"/>, into a tensor made by <see cref="NewPersistent"/>.</summary>

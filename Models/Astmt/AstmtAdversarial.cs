@@ -41,11 +41,16 @@ public static class AstmtAdversarial
     {
         if (groundTruth.Rank != 4) throw new ArgumentException($"AstmtAdversarial.Labels: expected a ground truth [B,C,H,W], got {groundTruth.Describe()}.");
         using var _ = Autograd.NoGrad();
-        var first = F.Narrow(groundTruth, 1, 0, 1);
-        var resized = F.Interpolate(first.DType == DType.Int64 ? first.To(DType.Float32) : first, height, width, ResizeMode.Nearest);
-        var valid = F.NotEqual(resized, AstmtLosses.IgnoreLabel);
-        var labels = F.Affine(valid, taskIndex - AstmtLosses.IgnoreLabel, AstmtLosses.IgnoreLabel); // valid → index, void → 255
-        return F.Reshape(labels.To(DType.Int64), groundTruth.Shape[0], height, width);
+        // The intermediates are disposed here: computed without a graph, nothing else would free them before the finalizer, and
+        // a training step that left them to it would keep creating pool arrays (issue #3).
+        using var first = F.Narrow(groundTruth, 1, 0, 1);
+        // Dense before the resize: given a strided view, F.Interpolate makes a dense copy that only its finalizer frees.
+        using var dense = first.DType == DType.Int64 ? first.To(DType.Float32) : first.IsContiguous ? null : F.Contiguous(first);
+        using var resized = F.Interpolate(dense ?? first, height, width, ResizeMode.Nearest);
+        using var valid = F.NotEqual(resized, AstmtLosses.IgnoreLabel);
+        using var labels = F.Affine(valid, taskIndex - AstmtLosses.IgnoreLabel, AstmtLosses.IgnoreLabel); // valid → index, void → 255
+        using var indices = labels.To(DType.Int64);
+        return F.Reshape(indices, groundTruth.Shape[0], height, width); // a view: it keeps the storage alive
     }
 
     /// <summary>

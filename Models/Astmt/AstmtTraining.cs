@@ -85,16 +85,18 @@ public static class AstmtTraining
     {
         network.Train();
         var results = new List<AstmtTaskStep>();
-        if (mode == AstmtStepMode.Summed) optimizer.ZeroGrad(setToNone: true);
+        if (mode == AstmtStepMode.Summed) ReleaseGradients(optimizer);
         foreach (var task in network.Tasks)
         {
             if (!groundTruths.TryGetValue(task, out var gt))
                 throw new ArgumentException($"AstmtTraining.TrainStep: no ground truth for task '{task}'; got {string.Join(", ", groundTruths.Keys)}.");
             if (AllVoid(gt)) continue;
-            if (mode == AstmtStepMode.PerTask) optimizer.ZeroGrad(setToNone: true);
+            if (mode == AstmtStepMode.PerTask) ReleaseGradients(optimizer);
             var losses = AstmtAdversarial.Losses(network, images, gt, task, alpha, adversarial);
             var step = new AstmtTaskStep(task, losses.Task.Item(), losses.Discriminator?.Item(), DiscriminatorAccuracy(losses));
             losses.Total.Backward();
+            losses.Total.Dispose(); // the scalar Backward hands back to its caller
+            losses.DiscriminatorLabels?.Dispose(); // computed without a graph (the loss's backward read it): nothing else frees it
             if (mode == AstmtStepMode.PerTask) optimizer.Step();
             results.Add(step);
         }
@@ -102,10 +104,45 @@ public static class AstmtTraining
         return results;
     }
 
+    /// <summary>
+    /// <see cref="Optimizer.ZeroGrad"/> with set-to-none, but the dropped gradients are disposed rather than left to the finalizer.
+    /// Per-task stepping drops and recreates every gradient once per task; left to the GC, the pool would create ~4 bytes per
+    /// parameter per task in new arrays and the unowned-bytes safety net would force full collections (issue #3). Disposed, their
+    /// arrays return to the pool's persistent buckets and the next backward's gradients reuse them. So a gradient read from a
+    /// parameter is valid until the next <see cref="TrainStep"/>.
+    /// </summary>
+    private static void ReleaseGradients(Optimizer optimizer)
+    {
+        // Index loops over the optimizer's own lists: this runs once per task, and walking the module tree would build every
+        // parameter's dotted name each time.
+        var groups = optimizer.ParamGroups;
+        for (int i = 0; i < groups.Count; i++)
+        {
+            var parameters = groups[i].Parameters;
+            for (int j = 0; j < parameters.Count; j++)
+            {
+                var p = parameters[j];
+                var g = p.Grad;
+                if (g == null) continue;
+                p.Grad = null;
+                // A gradient with a producer belongs to a create-graph graph, which frees it.
+                if (g.IsLeaf && !g.RequiresGrad) g.Dispose();
+            }
+        }
+    }
+
     private static bool AllVoid(Tensor gt)
     {
+        // On the host a scan of the labels: the reduction ops create a tensor per call, garbage in a loop that runs every step.
+        if (gt.Device.IsCpu && gt.IsContiguous && gt.DType == DType.Float32)
+        {
+            foreach (var v in gt.Span<float>()) if (v != AstmtLosses.IgnoreLabel) return false;
+            return true;
+        }
         using var _ = Autograd.NoGrad();
-        return F.Sum(F.NotEqual(gt, AstmtLosses.IgnoreLabel)).Item() == 0;
+        using var valid = F.NotEqual(gt, AstmtLosses.IgnoreLabel);
+        using var count = F.Sum(valid);
+        return count.Item() == 0;
     }
 
     /// <summary>The discriminator's per-pixel accuracy on the counted pixels (NaN when there is none).</summary>
@@ -113,7 +150,8 @@ public static class AstmtTraining
     {
         if (losses.DiscriminatorLogits == null || losses.DiscriminatorLabels == null) return null;
         using var _ = Autograd.NoGrad();
-        var predicted = F.ArgMax(losses.DiscriminatorLogits, 1).ToDoubleArray();
+        double[] predicted;
+        using (var argMax = F.ArgMax(losses.DiscriminatorLogits, 1)) predicted = argMax.ToDoubleArray();
         var labels = losses.DiscriminatorLabels.ToDoubleArray();
         long counted = 0, correct = 0;
         for (int i = 0; i < labels.Length; i++)

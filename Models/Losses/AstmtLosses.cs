@@ -23,13 +23,13 @@ public static class AstmtLosses
     public static Tensor BalancedBce(Tensor logits, Tensor groundTruth, double? positiveWeight)
     {
         CheckSameShape("BalancedBce", logits, groundTruth);
-        Tensor labels, weights;
-        using (Autograd.NoGrad())
-        {
-            labels = GreaterOrEqualHalf(groundTruth);
-            double w = positiveWeight ?? NegativeFraction(labels);
-            weights = F.Affine(labels, 2 * w - 1, 1 - w); // w on positives, 1 − w on negatives
-        }
+        // Not under NoGrad (as MtanLosses): the ground truth needs no gradient, so nothing is recorded either way, but in a training
+        // step the labels and weights then belong to the step arena and return to the pool with the graph instead of waiting for
+        // their finalizers, which kept the ASTMT step creating pool arrays (issue #3).
+        if (groundTruth.RequiresGrad) throw new ArgumentException($"AstmtLosses.BalancedBce: the ground truth must not require a gradient, got {groundTruth.Describe()}.");
+        var labels = GreaterOrEqualHalf(groundTruth);
+        double w = positiveWeight ?? NegativeFraction(labels);
+        var weights = F.Affine(labels, 2 * w - 1, 1 - w); // w on positives, 1 − w on negatives
         var sum = F.BinaryCrossEntropyWithLogits(logits, labels, weights, LossReduction.Sum);
         return F.Div(sum, logits.Numel);
     }
@@ -52,10 +52,24 @@ public static class AstmtLosses
     {
         if (logits.Rank != 4 || labels.Rank != 4 || labels.Shape[1] != 1 || labels.Shape[0] != logits.Shape[0] || labels.Shape[2] != logits.Shape[2] || labels.Shape[3] != logits.Shape[3])
             throw new ArgumentException($"AstmtLosses.CrossEntropy: expected logits [B,K,H,W] and labels [B,1,H,W], got {logits.Describe()} and {labels.Describe()}.");
-        Tensor target;
-        using (Autograd.NoGrad())
-            target = F.Reshape(labels.DType == DType.Int64 ? labels : labels.To(DType.Int64), labels.Shape[0], labels.Shape[2], labels.Shape[3]);
+        if (labels.RequiresGrad) throw new ArgumentException($"AstmtLosses.CrossEntropy: the labels must not require a gradient, got {labels.Describe()}.");
+        // Not under NoGrad (see BalancedBce): the labels need no gradient, so nothing is recorded, and in a training step the
+        // view and the converted copy, the loss's alone, go back to the pool with the graph.
+        var squeezed = F.Reshape(labels, labels.Shape[0], labels.Shape[2], labels.Shape[3]);
+        var target = labels.DType == DType.Int64 ? squeezed : StepOwnership.Adopt(ToClassIndices(squeezed));
         return F.CrossEntropy(logits, target, IgnoreLabel);
+    }
+
+    /// <summary>Float labels holding integers as Int64 class indices. On the host a direct float → long loop: <see cref="Tensor.To(DType)"/>
+    /// goes through a managed double[] of the whole map, garbage every step.</summary>
+    private static Tensor ToClassIndices(Tensor labels)
+    {
+        if (!labels.Device.IsCpu || !labels.IsContiguous || labels.DType != DType.Float32) return labels.To(DType.Int64);
+        var indices = Tensor.Empty(labels.Shape, DType.Int64);
+        var from = labels.Span<float>();
+        var to = indices.Span<long>();
+        for (int i = 0; i < from.Length; i++) to[i] = (long)from[i];
+        return indices;
     }
 
     /// <summary>
@@ -66,17 +80,14 @@ public static class AstmtLosses
     public static Tensor Normals(Tensor prediction, Tensor groundTruth)
     {
         CheckSameShape("Normals", prediction, groundTruth);
-        Tensor mask, gt, voidShift;
-        double valid;
-        using (Autograd.NoGrad())
-        {
-            mask = F.NotEqual(groundTruth, IgnoreLabel);
-            gt = F.Mul(groundTruth, mask);
-            valid = Math.Max(F.Sum(mask).Item(), 1e-6);
-            // 1 at pixels with no valid channel, else 0. There the masked output is the zero vector and 0/(0 + 1e-12) = 0 either
-            // way; dividing by 1 instead keeps the second derivative (which divides by powers of the denominator) finite.
-            voidShift = F.Affine(F.NotEqual(F.Sum(mask, [1], keepDim: true), 0), -1, 1);
-        }
+        // Not under NoGrad: see BalancedBce (the masks then belong to the step arena).
+        if (groundTruth.RequiresGrad) throw new ArgumentException($"AstmtLosses.Normals: the ground truth must not require a gradient, got {groundTruth.Describe()}.");
+        var mask = F.NotEqual(groundTruth, IgnoreLabel);
+        var gt = F.Mul(groundTruth, mask);
+        double valid = Math.Max(F.Sum(mask).Item(), 1e-6);
+        // 1 at pixels with no valid channel, else 0. There the masked output is the zero vector and 0/(0 + 1e-12) = 0 either
+        // way; dividing by 1 instead keeps the second derivative (which divides by powers of the denominator) finite.
+        var voidShift = F.Affine(F.NotEqual(F.Sum(mask, [1], keepDim: true), 0), -1, 1);
         var masked = F.Mul(prediction, mask);
         var normalized = F.Div(masked, F.Add(F.Add(F.Norm(masked, 1, keepDim: true), voidShift), 1e-12));
         return F.Div(F.Sum(F.Abs(F.Sub(normalized, gt))), valid);
@@ -91,16 +102,13 @@ public static class AstmtLosses
     {
         CheckSameShape("Depth", prediction, groundTruth);
         if (prediction.Shape[1] != 1) throw new ArgumentException($"AstmtLosses.Depth: expected one channel [B,1,H,W], got {prediction.Describe()}.");
-        Tensor mask, gt, sobel, gtGradient;
-        double valid;
-        using (Autograd.NoGrad())
-        {
-            mask = F.NotEqual(groundTruth, IgnoreLabel);
-            gt = F.Mul(groundTruth, mask);
-            valid = Math.Max(F.Sum(mask).Item(), 1e-6);
-            sobel = SobelKernel(prediction.DType, prediction.Device);
-            gtGradient = F.Conv2d(gt, sobel, null, 1, 1);
-        }
+        // Not under NoGrad: see BalancedBce (the masks then belong to the step arena).
+        if (groundTruth.RequiresGrad) throw new ArgumentException($"AstmtLosses.Depth: the ground truth must not require a gradient, got {groundTruth.Describe()}.");
+        var mask = F.NotEqual(groundTruth, IgnoreLabel);
+        var gt = F.Mul(groundTruth, mask);
+        double valid = Math.Max(F.Sum(mask).Item(), 1e-6);
+        var sobel = SobelKernel(prediction.DType, prediction.Device);
+        var gtGradient = F.Conv2d(gt, sobel, null, 1, 1);
         var l1 = F.Div(F.Sum(F.Mul(F.Abs(F.Sub(prediction, gt)), mask)), valid);
         var gradient = F.Div(F.Sum(F.Abs(F.Sub(F.Conv2d(prediction, sobel, null, 1, 1), gtGradient))), valid);
         return F.Add(l1, gradient);
@@ -115,7 +123,10 @@ public static class AstmtLosses
             1, 2, 1, 0, 0, 0, -1, -2, -1,
         }, 2, 1, 3, 3);
         var typed = dtype == DType.Float64 ? k : k.To(dtype);
-        return device.IsCpu ? typed : typed.To(device); // next to the prediction, so the depth loss runs on its device
+        if (!ReferenceEquals(typed, k)) k.Dispose();
+        var placed = device.IsCpu ? typed : typed.To(device); // next to the prediction, so the depth loss runs on its device
+        if (!ReferenceEquals(placed, typed)) typed.Dispose();
+        return StepOwnership.Adopt(placed); // in a training step, freed with the graph like the other temporaries
     }
 
     /// <summary>The unweighted loss of <paramref name="task"/>; <paramref name="edgePositiveWeight"/> is the edge task's w.</summary>

@@ -74,10 +74,12 @@ public class PoolPageReleaseTests
 
         // Activations of 2x6x192x192 floats (1.8 MB) and the im2col bands are large enough to be released.
         Assert.That(BufferPool.ReleasedBytes - released0, Is.GreaterThan(16L << 20), "the second run's steps ran on released arrays");
-        // Persistent state (each parameter's gradient and Adam's two moments) is created new on purpose (BufferPool.RentNew);
-        // every temporary of the steps must come from the released, still pooled arrays.
-        Assert.That(BufferPool.ArraysCreated - arrays0, Is.EqualTo(3 * parameterTensors),
-            "releasing pages keeps the arrays: the second run creates only its gradients and optimizer moments");
+        // Persistent state (each parameter's gradient and Adam's two moments) never takes a temporary's array (BufferPool.RentNew):
+        // it is created new, or reuses persistent arrays that earlier state returned. Every temporary of the steps must come from
+        // the released, still pooled arrays.
+        Assert.That(parameterTensors, Is.GreaterThan(0));
+        Assert.That(BufferPool.ArraysCreated - arrays0, Is.LessThanOrEqualTo(3 * parameterTensors),
+            "releasing pages keeps the arrays: the second run creates at most its gradients and optimizer moments");
         Assert.That(released.Losses, Is.EqualTo(resident.Losses));
         Assert.That(released.Parameters, Is.EqualTo(resident.Parameters));
     }
