@@ -187,29 +187,11 @@ public static class Parallelism
         {
             while (true)
             {
-                AwaitStart(self.Start);
+                self.Start.Wait();
                 try { _work!.Execute(self.Part, _parts); }
                 catch (Exception e) { Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null); }
                 if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
             }
-        }
-
-        /// <summary>How long a worker keeps polling for the next region before it blocks. A training step runs about two
-        /// thousand regions separated by a few microseconds of serial work (autograd bookkeeping, small ops); a blocked worker
-        /// takes tens of microseconds to wake (a futex round trip), which left the main thread waiting on its part at the
-        /// end of most regions. Polling this long covers the usual gap and bounds the CPU burnt when the gap is long.</summary>
-        private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000;
-
-        /// <summary>Takes the worker's start signal, polling it for up to <see cref="SpinTicks"/> first; the semaphore's
-        /// count makes this race-free (a release before or during the poll is seen by the count or by the blocking wait).</summary>
-        private static void AwaitStart(SemaphoreSlim start)
-        {
-            if (start.CurrentCount == 0)
-            {
-                long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
-                while (start.CurrentCount == 0 && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(16);
-            }
-            start.Wait();
         }
 
         private sealed class Worker
