@@ -72,9 +72,19 @@ public static class BufferPool
     /// How far above the high-water mark of <see cref="RentedBytes"/> the pool's resident bytes may go before idle arrays give
     /// their pages back (256 MiB by default). Larger keeps more idle arrays warm (fewer page faults when they are rented
     /// again); 0 keeps the pool's resident set at the live peak; <see cref="long.MaxValue"/> never releases. Only Linux
-    /// releases pages; elsewhere the pool keeps every array resident.
+    /// releases pages; elsewhere the pool keeps every array resident. The environment variable
+    /// <c>ASTMT_POOL_RESIDENT_SLACK_MB</c> sets the initial value (<c>-1</c>: never release), for A/B runs of tools.
     /// </summary>
-    public static long ResidentSlackBytes { get; set; } = 256L << 20;
+    public static long ResidentSlackBytes { get; set; } = InitialResidentSlack();
+
+    private static long InitialResidentSlack()
+    {
+        string? text = Environment.GetEnvironmentVariable("ASTMT_POOL_RESIDENT_SLACK_MB");
+        if (string.IsNullOrEmpty(text)) return 256L << 20;
+        if (!long.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long mb) || mb < -1)
+            throw new InvalidOperationException($"ASTMT_POOL_RESIDENT_SLACK_MB='{text}': expected a whole number of MiB (0 or more), or -1 to never release pages.");
+        return mb < 0 ? long.MaxValue : mb << 20;
+    }
 
     /// <summary>Bytes of all arrays the pool ever created (rented plus pooled, minus trimmed).</summary>
     public static long CreatedBytes => Interlocked.Read(ref _createdBytes);
