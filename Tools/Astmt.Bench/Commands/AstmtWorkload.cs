@@ -22,16 +22,17 @@ internal sealed class AstmtWorkload : IModelWorkload
     private readonly Tensor _images;
     private readonly Dictionary<string, Tensor> _truths = new(StringComparer.Ordinal);
 
-    public AstmtWorkload(string model, int batch, int height, int width)
+    public AstmtWorkload(string model, int batch, int height, int width, Device device)
     {
         Model = model;
         var config = AstmtConfig.For(AstmtDataset.Synthetic, AstmtConfig.ParseModel(model), seEncoder: true, seDecoder: true, adapters: true, adversarial: true);
         _network = new AstmtNetwork(config);
+        _network.To(device); // before the optimizer: it binds the (moved) parameters and keeps its momentum on their device
         var trainable = _network.Parameters().Where(p => p.RequiresGrad).ToArray();
         Parameters = trainable.Sum(p => (long)p.Numel);
         _optimizer = new Sgd(trainable, 1e-3, momentum: 0.9, weightDecay: 1e-4);
         var rng = new Random(0);
-        _images = ModelWorkloads.Uniform(rng, 0, 255, batch, 3, height, width);
+        _images = ModelWorkloads.Uniform(rng, 0, 255, batch, 3, height, width).To(device);
         var spec = new List<string>();
         foreach (var task in config.Tasks)
         {
@@ -52,6 +53,7 @@ internal sealed class AstmtWorkload : IModelWorkload
             };
             spec.Add(string.Create(CultureInfo.InvariantCulture, $"{task.Name}:{task.OutChannels}:{task.LossWeight}:{kind}"));
         }
+        foreach (var name in _truths.Keys.ToArray()) _truths[name] = _truths[name].To(device);
         TaskSpec = string.Join(",", spec);
         ForwardMacsPerBatch = AstmtComplexity.Measure(config, height, width).MacsPerImage * batch;
     }

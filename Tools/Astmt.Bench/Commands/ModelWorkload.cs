@@ -45,8 +45,7 @@ internal static class ModelWorkloads
         string name = model.ToLowerInvariant();
         if (Astmt.Models.Mtan.MtanModels.Names.Contains(name)) return new MtanWorkload(name, batch, height, width, on);
         if (AstmtWorkload.Names.Contains(name))
-            return on.IsCpu ? new AstmtWorkload(name, batch, height, width)
-                : throw new ArgumentException($"--device {on}: the ASTMT workloads run on cpu only for now; use --device cpu or an MTAN model.");
+            return new AstmtWorkload(name, batch, height, width, on);
         throw new ArgumentException($"--model: unknown model '{model}'; expected one of {string.Join(", ", Names)}.");
     }
 
