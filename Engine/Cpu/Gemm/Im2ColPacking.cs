@@ -57,7 +57,7 @@ internal static unsafe class Im2ColPacking
         ColumnBounds(v, bounds);
         // A micro-panel's columns are runs of output positions within one output row each: (row, first q, length, image).
         Span<int> runs = stackalloc int[RunInts * (nr + 1)];
-        int taps = v.R * v.S, plane = v.H * v.W;
+        int taps = v.R * v.S;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
@@ -72,18 +72,7 @@ internal static unsafe class Im2ColPacking
             for (int kk = 0; kk < kc; kk++)
             {
                 float* dk = d + (nint)kk * nr;
-                float* xc = v.X + (nint)c * plane;
-                int dh = r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
-                int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
-                int off = 0;
-                for (int i = 0; i < runCount; i++)
-                {
-                    int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
-                    int h = oh * v.Stride + dh;
-                    if ((uint)h >= (uint)v.H) Zero(dk + off, len);
-                    else GatherRun(xc + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, dk + off);
-                    off += len;
-                }
+                GatherTap(v, c, r, s, bounds, runs, runCount, dk);
                 if (cols < nr) Zero(dk + cols, nr - cols);
                 if (++s == v.S) { s = 0; if (++r == v.R) { r = 0; c++; } }
             }
@@ -154,7 +143,7 @@ internal static unsafe class Im2ColPacking
         int runCount = SplitIntoRuns(p0, kc, v, runs);
         int ldt = (kc + 7) & ~7;
         float* rows8 = GemmScratch.Gather(8 * ldt);
-        int taps = v.R * v.S, plane = v.H * v.W, total = v.Rows;
+        int taps = v.R * v.S, total = v.Rows;
         bool transpose8 = Transpose8x8.IsSupported && nr % 8 == 0;
         int kc8 = kc & ~7;
         for (int jr = 0; jr < nc; jr += nr)
@@ -169,19 +158,7 @@ internal static unsafe class Im2ColPacking
                     int crs = j0 + jr + j8 + g;
                     // Columns past the matrix (or past this call's nc) pack as zeros.
                     if (jr + j8 + g >= nc || crs >= total) { Zero(t, kc); continue; }
-                    int c = crs / taps, r = crs % taps / v.S, s = crs % v.S;
-                    float* xc = v.X + (nint)c * plane;
-                    int dh = r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
-                    int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
-                    int off = 0;
-                    for (int i = 0; i < runCount; i++)
-                    {
-                        int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
-                        int h = oh * v.Stride + dh;
-                        if ((uint)h >= (uint)v.H) Zero(t + off, len);
-                        else GatherRun(xc + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, t + off);
-                        off += len;
-                    }
+                    GatherTap(v, crs / taps, crs % taps / v.S, crs % v.S, bounds, runs, runCount, t);
                 }
                 int p = 0;
                 if (transpose8 && group == 8)
@@ -269,6 +246,25 @@ internal static unsafe class Im2ColPacking
             t += len;
         }
         return n;
+    }
+
+    /// <summary>One k row of the column matrix: tap (c, r, s) over the output runs of <paramref name="runs"/>, written
+    /// contiguously to <paramref name="dst"/> (rows that fall in the vertical padding as zeros).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherTap(in Im2ColView v, int c, int r, int s, Span<int> bounds, Span<int> runs, int runCount, float* dst)
+    {
+        float* xc = v.X + (nint)c * v.H * v.W;
+        int dh = r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
+        int qLo = bounds[2 * s], qHi = bounds[2 * s + 1];
+        int off = 0;
+        for (int i = 0; i < runCount; i++)
+        {
+            int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
+            int h = oh * v.Stride + dh;
+            if ((uint)h >= (uint)v.H) Zero(dst + off, len);
+            else GatherRun(xc + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)h * v.W + dw, v.Stride, q, len, qLo, qHi, dst + off);
+            off += len;
+        }
     }
 
     /// <summary>dst[i] = row[(q + i)·stride] for output columns q + i inside [qLo, qHi), zero outside; i in [0, len).
