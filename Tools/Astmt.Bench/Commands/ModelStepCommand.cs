@@ -114,7 +114,8 @@ internal static class ModelStepCommand
             Console.WriteLine($"  pytorch {Phase(referenceMs.Count, settings.Warmup)}: {ms,10:F1} ms ({settings.Clock}), {cpuMs,10:F1} ms CPU");
         };
         using var memoryTrace = MemoryTrace.Enabled ? new MemoryTrace() : null;
-        var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps);
+        // One step per block, after a pause that lets the PyTorch process's OpenMP and OpenBLAS threads stop spinning.
+        var (sample, _) = Sampler.Alternate(ours, theirs, settings.Warmup, settings.Reps, block: 1, new Changeover(PauseMs: 250, BusyMs: 0));
         double rss = ProcessMemory.PeakRssMb();
         if (memoryTrace is not null) Console.WriteLine(memoryTrace.Format());
         long arraysCreated = BufferPool.ArraysCreated - arraysAtTimedStart;
