@@ -30,6 +30,9 @@ public static class Parallelism
 
     [ThreadStatic] private static RangeWork? _rangeWork;
 
+    /// <summary>Counts of the regions run on the worker pool since the process started (for benchmarks and diagnostics).</summary>
+    public static ParallelRegionCounts Counts => Pool.Counts;
+
     /// <summary>Number of threads a parallel region uses (at least 1), counting the caller. Defaults to the processor count.</summary>
     public static int Threads
     {
@@ -163,6 +166,9 @@ public static class Parallelism
         private long _claim;
         private int _finished;
         private ExceptionDispatchInfo? _error;
+        private long _regions, _partsRun, _workerParts, _callerWaits;
+
+        public ParallelRegionCounts Counts => new(Volatile.Read(ref _regions), Volatile.Read(ref _partsRun), Interlocked.Read(ref _workerParts), Volatile.Read(ref _callerWaits));
 
         /// <summary>Claims the pool for one region; false when a region is already running (then the caller runs inline).</summary>
         public bool TryEnter() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
@@ -187,7 +193,13 @@ public static class Parallelism
                 do ExecutePart(work, part, parts);
                 while ((part = TryClaim(region, parts)) >= 0);
                 // Every part is claimed; wait only for parts a worker took and is still running.
-                if (Volatile.Read(ref _finished) < parts) _allFinished.Wait();
+                _regions++;
+                _partsRun += parts;
+                if (Volatile.Read(ref _finished) < parts)
+                {
+                    _callerWaits++;
+                    _allFinished.Wait();
+                }
                 _work = null;
                 _error?.Throw();
             }
@@ -242,6 +254,7 @@ public static class Parallelism
                     if (work is null || next >= parts) break;
                     if (Interlocked.CompareExchange(ref _claim, claim + 1, claim) != claim) continue;
                     ExecutePart(work, next, parts);
+                    Interlocked.Increment(ref _workerParts);
                 }
             }
         }
@@ -257,4 +270,16 @@ public static class Parallelism
             }
         }
     }
+}
+
+/// <summary>Counts of parallel regions run on the worker pool (regions that ran inline on their caller are not counted).</summary>
+/// <param name="Regions">Regions run.</param>
+/// <param name="Parts">Parts of those regions.</param>
+/// <param name="WorkerParts">Parts a worker thread ran (the caller ran the rest).</param>
+/// <param name="CallerWaits">Regions whose caller, having claimed every part it could, waited for a worker to finish one.</param>
+public readonly record struct ParallelRegionCounts(long Regions, long Parts, long WorkerParts, long CallerWaits)
+{
+    /// <summary>The counts accumulated since <paramref name="earlier"/>.</summary>
+    public ParallelRegionCounts Since(ParallelRegionCounts earlier) =>
+        new(Regions - earlier.Regions, Parts - earlier.Parts, WorkerParts - earlier.WorkerParts, CallerWaits - earlier.CallerWaits);
 }
