@@ -52,6 +52,23 @@ public class ParallelismTests
     }
 
     [Test]
+    public void CountsRecordPoolRegionsButNotInlineOnes()
+    {
+        Parallelism.Threads = 2;
+        var before = Parallelism.Counts;
+        int seen = 0;
+        Parallelism.For(0, 1000, 10, (s, e) => Interlocked.Add(ref seen, e - s));
+        Parallelism.Threads = 1;
+        Parallelism.For(0, 1000, 10, (s, e) => Interlocked.Add(ref seen, e - s));
+        var counted = Parallelism.Counts.Since(before);
+        Assert.That(seen, Is.EqualTo(2000));
+        Assert.That(counted.Regions, Is.EqualTo(1));
+        Assert.That(counted.Parts, Is.EqualTo(8));
+        Assert.That(counted.WorkerParts, Is.InRange(0, 8));
+        Assert.That(counted.CallerWaits, Is.InRange(0, 1));
+    }
+
+    [Test]
     public void RunUsesAtMostThreadsPartsAndEachOnce()
     {
         Parallelism.Threads = 3;
