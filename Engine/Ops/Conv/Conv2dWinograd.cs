@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Astmt.Engine.Cpu;
-using Astmt.Engine.Memory;
 
 namespace Astmt.Engine.Ops;
 
@@ -39,14 +38,14 @@ internal static unsafe class Conv2dWinograd
 
     /// <summary>Fewest 2x2 output tiles (over the batch) for the dispatch: U is a 16/9 larger weight tensor transformed on
     /// every call, which tiny maps cannot amortise.</summary>
-    internal static int MinTiles { get; set; } = 64;
+    internal static int MinTiles { get; set; } = 128;
 
     /// <summary>When set, the tiles per block (rounded up to the kernel's NR) instead of the cache-derived size; tests use
     /// it to exercise many blocks on small maps.</summary>
     internal static int? ForcedBlockTiles { get; set; }
 
-    /// <summary>Target floats of the transformed input of one block (16 · depth · tiles): half of a 1 MiB L2.</summary>
-    private const int BlockInputFloats = 1 << 17;
+    /// <summary>Target floats of one ξ's transformed input in a block (depth · tiles), read by every row panel of its product: a quarter of a 1 MiB L2.</summary>
+    private const int BlockInputFloats = 1 << 16;
 
     /// <summary>Width of the zero-padded strip an edge group of eight tiles is copied into (18 columns used).</summary>
     private const int StripWidth = 24;
@@ -144,7 +143,7 @@ internal static unsafe class Conv2dWinograd
         int kcStep = (depth + kBlocks - 1) / kBlocks;
         int tilesH = (problem.OutH + 1) / 2, tilesW = (problem.OutW + 1) / 2;
         int tiles = problem.Images * tilesH * tilesW;
-        int blockTiles = RoundUp(ForcedBlockTiles ?? Math.Clamp(BlockInputFloats / (16 * depth), nr, 256), nr);
+        int blockTiles = RoundUp(ForcedBlockTiles ?? Math.Clamp(BlockInputFloats / depth, nr, 256), nr);
         blockTiles = Math.Min(blockTiles, RoundUp(tiles, nr));
         int blocks = (tiles + blockTiles - 1) / blockTiles;
         int threads = Parallelism.Threads;
@@ -155,35 +154,33 @@ internal static unsafe class Conv2dWinograd
         int chunkRows = (rowTiles + chunks - 1) / chunks * mr;
         chunks = (rowsPad + chunkRows - 1) / chunkRows;
 
-        var transformed = BufferPool.Rent<float>(16 * rowsPad * depth, clear: false);
+        nint uStride = PaddedStride((nint)rowsPad * depth);
+        // U is a packed A operand, so it lives like the GEMM's packing buffers: per calling thread, grown once and kept
+        // (a pooled array would be handed back, and its pages possibly released, after every call: 16 MB refaulted per
+        // 512-channel layer).
+        float* u = Scratch.U(checked((int)(16 * uStride)));
+        var job = Job<TK>.Cached ??= new Job<TK>();
+        job.P = problem;
+        job.U = u;
+        job.Rows = rows; job.RowsPad = rowsPad; job.Depth = depth; job.KcStep = kcStep;
+        job.TilesH = tilesH; job.TilesW = tilesW; job.Tiles = tiles; job.BlockTiles = blockTiles;
+        job.Blocks = blocks; job.ChunkRows = chunkRows; job.Chunks = chunks;
+        job.UStride = uStride; job.VStride = PaddedStride((nint)depth * blockTiles); job.MStride = PaddedStride((nint)chunkRows * blockTiles);
+        job.WeightUnits = (depth + 7) / 8 * ((rowsPad + 7) / 8);
+        job.Phase = 0;
+        job.Next = 0;
         try
         {
-            fixed (float* u = transformed)
-            {
-                var job = Job<TK>.Cached ??= new Job<TK>();
-                job.P = problem;
-                job.U = u;
-                job.Rows = rows; job.RowsPad = rowsPad; job.Depth = depth; job.KcStep = kcStep;
-                job.TilesH = tilesH; job.TilesW = tilesW; job.Tiles = tiles; job.BlockTiles = blockTiles;
-                job.Blocks = blocks; job.ChunkRows = chunkRows; job.Chunks = chunks;
-                job.WeightUnits = (depth + 7) / 8 * ((rowsPad + 7) / 8);
-                job.Phase = 0;
-                job.Next = 0;
-                try
-                {
-                    Parallelism.Run(job, Math.Min(threads, job.WeightUnits));
-                    job.Phase = 1;
-                    job.Next = 0;
-                    Parallelism.Run(job, Math.Min(threads, blocks * chunks));
-                }
-                finally { job.P = default; job.U = null; }
-            }
+            Parallelism.Run(job, Math.Min(threads, job.WeightUnits));
+            job.Phase = 1;
+            job.Next = 0;
+            Parallelism.Run(job, Math.Min(threads, blocks * chunks));
         }
-        finally
-        {
-            BufferPool.Return(transformed);
-        }
+        finally { job.P = default; job.U = null; }
     }
+
+    /// <summary>A matrix size rounded up to whole cache lines plus one line (see <see cref="Job{TK}.UStride"/>).</summary>
+    private static nint PaddedStride(nint floats) => (floats + 15) / 16 * 16 + 16;
 
     private static int RoundUp(int value, int multiple) => Math.Max(multiple, (value + multiple - 1) / multiple * multiple);
 
@@ -197,6 +194,9 @@ internal static unsafe class Conv2dWinograd
         public int Rows, RowsPad, Depth, KcStep, TilesH, TilesW, Tiles, BlockTiles, Blocks, ChunkRows, Chunks, WeightUnits;
         /// <summary>0: the weight transform (units of 8 rows × 8 depth channels); 1: the (block, rows) items.</summary>
         public int Phase;
+        /// <summary>Floats from one ξ's matrix to the next in U, V and M: padded by one cache line, because sixteen streams a
+        /// power of two apart would all map to the same cache sets (12 ways in L1) and evict each other.</summary>
+        public nint UStride, VStride, MStride;
         public int Next;
 
         public void Execute(int part, int parts)
@@ -208,8 +208,8 @@ internal static unsafe class Conv2dWinograd
                     TransformWeights(unit / groupsPerRow * 8, unit % groupsPerRow * 8);
                 return;
             }
-            float* v = Scratch.V(16 * Depth * BlockTiles);
-            float* m = Scratch.M(16 * ChunkRows * BlockTiles);
+            float* v = Scratch.V(checked((int)(16 * VStride)));
+            float* m = Scratch.M(checked((int)(16 * MStride)));
             int items = Blocks * Chunks;
             for (int item = Interlocked.Increment(ref Next) - 1; item < items; item = Interlocked.Increment(ref Next) - 1)
             {
@@ -222,52 +222,76 @@ internal static unsafe class Conv2dWinograd
             }
         }
 
-        /// <summary>U[ξ] for product rows [r0, r0+8) and depth channels [d0, d0+8), one depth channel at a time with the
-        /// eight rows in the lanes of a vector, stored into the packed A panels (k block of d, row panel of r).</summary>
+        /// <summary>U[ξ] for product rows [r0, r0+8) and depth channels [d0, d0+8), stored into the packed A panels (k block
+        /// of the depth, row panel of the row). In both passes the eight filters w[k, c..c+8) are 72 contiguous floats, which
+        /// an 8x8 transpose turns into one vector per tap with the eight channels c in the lanes: in backward-data c is the
+        /// row, so each ξ is one store into the panel; in the forward pass c is the depth, so eight rows are transformed into
+        /// a small tile first and each ξ is transposed into the panel.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformWeights(int r0, int d0)
         {
-            int mr = TK.MR, lanes = Math.Min(8, Rows - r0), padLanes = Math.Min(8, RowsPad - r0);
-            int d1 = Math.Min(Depth, d0 + 8);
-            nint matrix = (nint)RowsPad * Depth;
             var g = stackalloc Vector256<float>[9];
             var u = stackalloc Vector256<float>[16];
-            var lane = stackalloc float[8];
-            for (int d = d0; d < d1; d++)
+            var taps = stackalloc float[64];
+            if (P.Flip)
             {
-                float* src = P.W + r0 * P.RowStride + d * P.DepthStride;
-                if (lanes == 8 && Avx2.IsSupported && P.RowStride * 7 <= int.MaxValue)
+                int lanes = Math.Min(8, Rows - r0), padLanes = Math.Min(8, RowsPad - r0);
+                for (int d = d0; d < Math.Min(Depth, d0 + 8); d++)
                 {
-                    int s = (int)P.RowStride;
-                    var index = Vector256.Create(0, s, 2 * s, 3 * s, 4 * s, 5 * s, 6 * s, 7 * s);
-                    for (int t = 0; t < 9; t++) g[t] = Avx2.GatherVector256(src + t, index, 4);
+                    LoadTaps(P.W + d * P.DepthStride + r0 * P.RowStride, lanes, taps, g);
+                    FilterTransform(g, u);
+                    for (int xi = 0; xi < 16; xi++) StoreRows(Flipped(xi), r0, padLanes, d, u[xi]);
                 }
-                else
-                {
-                    for (int t = 0; t < 9; t++)
-                    {
-                        for (int l = 0; l < 8; l++) lane[l] = l < lanes ? src[l * P.RowStride + t] : 0f;
-                        g[t] = Vector256.Load(lane);
-                    }
-                }
-                FilterTransform(g, u);
-                int p0 = d / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
-                for (int xi = 0; xi < 16; xi++)
-                {
-                    int dst = P.Flip ? Flipped(xi) : xi;
-                    float* panelBase = U + dst * matrix + (nint)p0 * RowsPad + (nint)(d - p0) * mr;
-                    if (mr == 8 && padLanes == 8)
-                        u[xi].Store(panelBase + (nint)r0 * kc);
-                    else
-                    {
-                        for (int l = 0; l < padLanes; l++)
-                        {
-                            int r = r0 + l;
-                            panelBase[(nint)(r / mr * mr) * kc + r % mr] = u[xi].GetElement(l);
-                        }
-                    }
-                }
+                return;
             }
+            var tile = stackalloc float[16 * 64];
+            int depthLanes = Math.Min(8, Depth - d0), rows = Math.Min(8, RowsPad - r0);
+            for (int i = 0; i < 8; i++)
+            {
+                if (r0 + i >= Rows)
+                {
+                    for (int xi = 0; xi < 16; xi++) Vector256<float>.Zero.Store(tile + xi * 64 + i * 8);
+                    continue;
+                }
+                LoadTaps(P.W + (r0 + i) * P.RowStride + d0 * P.DepthStride, depthLanes, taps, g);
+                FilterTransform(g, u);
+                for (int xi = 0; xi < 16; xi++) u[xi].Store(tile + xi * 64 + i * 8);
+            }
+            int p0 = d0 / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
+            bool whole = TK.MR == 8 && rows == 8 && depthLanes == 8 && d0 + 8 <= p0 + kc && Transpose8x8.IsSupported;
+            for (int xi = 0; xi < 16; xi++)
+            {
+                float* src = tile + xi * 64;
+                if (whole)
+                {
+                    // tile[i·8 + l] (row r0+i, depth d0+l) → panel[(d0+l−p0)·8 + i]
+                    Transpose8x8.Run(src, 8, U + xi * UStride + (nint)p0 * RowsPad + (nint)r0 * kc + (nint)(d0 - p0) * 8, 8);
+                    continue;
+                }
+                for (int l = 0; l < depthLanes; l++)
+                for (int i = 0; i < rows; i++)
+                    U[PanelOffset(xi, r0 + i, d0 + l)] = src[i * 8 + l];
+            }
+        }
+
+        /// <summary>Where U[ξ] (row r, depth d) lives in the packed A panels.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private nint PanelOffset(int xi, int r, int d)
+        {
+            int p0 = d / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
+            return xi * UStride + (nint)p0 * RowsPad + (nint)(r / TK.MR * TK.MR) * kc + (nint)(d - p0) * TK.MR + r % TK.MR;
+        }
+
+        /// <summary>U[ξ] of rows [r0, r0+lanes) at depth d from the lanes of one vector (rows past the product are zeros).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreRows(int xi, int r0, int lanes, int d, Vector256<float> value)
+        {
+            if (TK.MR == 8 && lanes == 8)
+            {
+                value.Store(U + PanelOffset(xi, r0, d));
+                return;
+            }
+            for (int l = 0; l < lanes; l++) U[PanelOffset(xi, r0 + l, d)] = value.GetElement(l);
         }
 
         /// <summary>V[ξ] of tiles [t0, t0+count) for every depth channel, stored as packed B panels: block-local tile j of
@@ -276,7 +300,7 @@ internal static unsafe class Conv2dWinograd
         private void TransformInput(int t0, int count, float* v)
         {
             int nr = TK.NR, perImage = TilesH * TilesW;
-            nint matrix = (nint)Depth * BlockTiles, plane = (nint)P.InH * P.InW;
+            nint matrix = VStride, plane = (nint)P.InH * P.InW;
             var d = stackalloc Vector256<float>[16];
             var strip = stackalloc float[4 * StripWidth];
             var lanes = stackalloc float[16 * 8];
@@ -352,7 +376,7 @@ internal static unsafe class Conv2dWinograd
         private void Multiply(int count, int r0, int r1, float* v, float* m)
         {
             int mr = TK.MR, nr = TK.NR, panels = (count + nr - 1) / nr;
-            nint uMatrix = (nint)RowsPad * Depth, vMatrix = (nint)Depth * BlockTiles, mMatrix = (nint)ChunkRows * BlockTiles;
+            nint uMatrix = UStride, vMatrix = VStride, mMatrix = MStride;
             for (int xi = 0; xi < 16; xi++)
             {
                 for (int p0 = 0; p0 < Depth; p0 += KcStep)
@@ -374,7 +398,7 @@ internal static unsafe class Conv2dWinograd
         private void TransformOutput(int t0, int count, int r0, int r1, float* m)
         {
             int perImage = TilesH * TilesW;
-            nint mMatrix = (nint)ChunkRows * BlockTiles, outPlane = (nint)P.OutH * P.OutW;
+            nint mMatrix = MStride, outPlane = (nint)P.OutH * P.OutW;
             var s = stackalloc Vector256<float>[16];
             var spill = stackalloc float[4 * 8];
             for (int j = 0; j < count; j += 8)
@@ -412,8 +436,27 @@ internal static unsafe class Conv2dWinograd
         }
     }
 
+    /// <summary>g[t] = tap t of the eight filters at src, src + 9, … (lanes past <paramref name="lanes"/> are zeros).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadTaps(float* src, int lanes, float* scratch, Vector256<float>* g)
+    {
+        if (lanes == 8 && Transpose8x8.IsSupported)
+        {
+            Transpose8x8.Run(src, 9, scratch, 8);
+            for (int t = 0; t < 8; t++) g[t] = Vector256.Load(scratch + 8 * t);
+            g[8] = Vector256.Create(src[8], src[17], src[26], src[35], src[44], src[53], src[62], src[71]);
+            return;
+        }
+        for (int t = 0; t < 9; t++)
+        {
+            for (int l = 0; l < 8; l++) scratch[l] = l < lanes ? src[9 * l + t] : 0f;
+            g[t] = Vector256.Load(scratch);
+        }
+    }
+
     /// <summary>The ξ at which the transform of the 180°-rotated filter holds U[ξ]: rows and columns 0 and 3 swapped
     /// (G·J₃ = P·G with J₃ the 3x3 reversal and P the swap of rows 0 and 3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Flipped(int xi)
     {
         int i = xi >> 2, j = xi & 3;
@@ -427,23 +470,25 @@ internal static unsafe class Conv2dWinograd
     private static void FilterTransform(Vector256<float>* g, Vector256<float>* u)
     {
         var half = Vector256.Create(0.5f);
-        var a = stackalloc Vector256<float>[12];
-        for (int s = 0; s < 3; s++)
-        {
-            var e = g[s] + g[6 + s];
-            a[s] = g[s];
-            a[3 + s] = (e + g[3 + s]) * half;
-            a[6 + s] = (e - g[3 + s]) * half;
-            a[9 + s] = g[6 + s];
-        }
-        for (int i = 0; i < 4; i++)
-        {
-            var e = a[3 * i] + a[3 * i + 2];
-            u[4 * i] = a[3 * i];
-            u[4 * i + 1] = (e + a[3 * i + 1]) * half;
-            u[4 * i + 2] = (e - a[3 * i + 1]) * half;
-            u[4 * i + 3] = a[3 * i + 2];
-        }
+        // Columns: a = G·g (4x3), one column s at a time.
+        var e0 = g[0] + g[6]; var e1 = g[1] + g[7]; var e2 = g[2] + g[8];
+        var a10 = (e0 + g[3]) * half; var a11 = (e1 + g[4]) * half; var a12 = (e2 + g[5]) * half;
+        var a20 = (e0 - g[3]) * half; var a21 = (e1 - g[4]) * half; var a22 = (e2 - g[5]) * half;
+        FilterRow(g[0], g[1], g[2], half, u);
+        FilterRow(a10, a11, a12, half, u + 4);
+        FilterRow(a20, a21, a22, half, u + 8);
+        FilterRow(g[6], g[7], g[8], half, u + 12);
+    }
+
+    /// <summary>One row of (G·g)·Gᵀ: [a0, ½(a0+a1+a2), ½(a0−a1+a2), a2].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FilterRow(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> half, Vector256<float>* u)
+    {
+        var e = a0 + a2;
+        u[0] = a0;
+        u[1] = (e + a1) * half;
+        u[2] = (e - a1) * half;
+        u[3] = a2;
     }
 
     /// <summary>V = Bᵀ·d·B in place for eight patches, d[4r+c]; Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].</summary>
@@ -538,12 +583,15 @@ internal static unsafe class Conv2dWinograd
         };
     }
 
-    /// <summary>Per-thread transformed input and product buffers: pinned, 64-byte aligned, grown on demand and then kept
+    /// <summary>Per-thread transformed weight (calling thread), input and product buffers: pinned, 64-byte aligned, grown on demand and then kept
     /// (the workers are persistent), so a call allocates nothing once each thread has seen its largest layer.</summary>
     private static class Scratch
     {
         [ThreadStatic] private static float[]? _v;
         [ThreadStatic] private static float[]? _m;
+        [ThreadStatic] private static float[]? _u;
+
+        public static float* U(int floats) => Get(ref _u, floats);
 
         public static float* V(int floats) => Get(ref _v, floats);
         public static float* M(int floats) => Get(ref _m, floats);

@@ -37,7 +37,7 @@ public class Conv2dWinogradTests
         GemmBlocking.Forced = null;
         Conv2dWinograd.ForcedBlockTiles = null;
         Conv2dWinograd.MinChannels = 16;
-        Conv2dWinograd.MinTiles = 64;
+        Conv2dWinograd.MinTiles = 128;
     }
 
     /// <summary>Batch, input channels C, height, width, output channels K, padding.</summary>
