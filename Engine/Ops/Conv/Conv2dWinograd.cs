@@ -40,14 +40,20 @@ internal static unsafe class Conv2dWinograd
     /// every call, which tiny maps cannot amortise.</summary>
     internal static int MinTiles { get; set; } = 128;
 
+    /// <summary>When set, the input and output transforms use their portable code (no AVX shuffles or masked loads), so
+    /// that tests cover it on an AVX machine; the results are the same bits.</summary>
+    internal static bool PortableTransforms { get; set; }
+
     /// <summary>When set, the tiles per block (rounded up to the kernel's NR) instead of the cache-derived size; tests use
     /// it to exercise many blocks on small maps.</summary>
     internal static int? ForcedBlockTiles { get; set; }
 
-    /// <summary>Target floats of one ξ's transformed input in a block (depth · tiles), read by every row panel of its product: a quarter of a 1 MiB L2.</summary>
-    private const int BlockInputFloats = 1 << 16;
+    /// <summary>Tiles per block: the transformed input of a block (16 · depth · tiles) and its products stay near L2, where
+    /// 256-tile blocks of a 64-channel layer (1 MiB each) spilled; measured best at 64 for 64 and 256 channels (single
+    /// thread, 96x128 and 24x32 maps). 512-channel layers take 128, halving the passes over their 16 MiB of U.</summary>
+    private static int DefaultBlockTiles(int depth) => depth >= 512 ? 128 : 64;
 
-    /// <summary>Width of the zero-padded strip an edge group of eight tiles is copied into (18 columns used).</summary>
+    /// <summary>Width of the zero-padded strip an edge row of eight tiles is copied into without AVX (18 columns used).</summary>
     private const int StripWidth = 24;
 
     /// <summary>True for the shapes this path computes: 3x3, stride 1, dilation 1, padding at most 2.</summary>
@@ -143,7 +149,7 @@ internal static unsafe class Conv2dWinograd
         int kcStep = (depth + kBlocks - 1) / kBlocks;
         int tilesH = (problem.OutH + 1) / 2, tilesW = (problem.OutW + 1) / 2;
         int tiles = problem.Images * tilesH * tilesW;
-        int blockTiles = RoundUp(ForcedBlockTiles ?? Math.Clamp(BlockInputFloats / depth, nr, 256), nr);
+        int blockTiles = RoundUp(Math.Min(ForcedBlockTiles ?? DefaultBlockTiles(depth), 256), nr);
         blockTiles = Math.Min(blockTiles, RoundUp(tiles, nr));
         int blocks = (tiles + blockTiles - 1) / blockTiles;
         int threads = Parallelism.Threads;
@@ -295,53 +301,115 @@ internal static unsafe class Conv2dWinograd
         }
 
         /// <summary>V[ξ] of tiles [t0, t0+count) for every depth channel, stored as packed B panels: block-local tile j of
-        /// channel d at ξ·depth·BlockTiles + p0·BlockTiles + (j/NR)·NR·kc + (d−p0)·NR + j%NR (p0 the start of d's k block).</summary>
+        /// channel d at ξ·VStride + p0·BlockTiles + (j/NR)·NR·kc + (d−p0)·NR + j%NR (p0 the start of d's k block). Channels
+        /// are the outer loop, so the groups of one channel fill whole cache lines of the panels in order and read the
+        /// image row by row (groups outer left each line half-written until the next group, long after its eviction).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformInput(int t0, int count, float* v)
         {
-            int nr = TK.NR, perImage = TilesH * TilesW;
+            int nr = TK.NR, groups = (count + 7) / 8;
             nint matrix = VStride, plane = (nint)P.InH * P.InW;
-            var d = stackalloc Vector256<float>[16];
-            var strip = stackalloc float[4 * StripWidth];
+            var strip = stackalloc float[StripWidth];
             var lanes = stackalloc float[16 * 8];
-            var rowPtr = stackalloc float*[4];
-            var zero = stackalloc float[StripWidth];
-            new Span<float>(zero, StripWidth).Clear();
-            for (int j = 0; j < count; j += 8)
+            var group = stackalloc Group[groups];
+            var masks = stackalloc Vector256<float>[4 * groups];
+            bool avx = Avx.IsSupported && !PortableTransforms;
+            for (int gi = 0; gi < groups; gi++) group[gi] = Describe(t0 + 8 * gi, P.InW, P.Pad, avx, masks + 4 * gi);
+            for (int c = 0; c < Depth; c++)
             {
-                int t = t0 + j, image = t / perImage, ty = t % perImage / TilesW, tx = t % TilesW;
-                bool oneRow = tx + 8 <= TilesW;
-                int top = 2 * ty - P.Pad, left = 2 * tx - P.Pad;
-                bool inside = left >= 0 && left + 18 <= P.InW;
-                for (int c = 0; c < Depth; c++)
+                int p0 = c / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
+                float* channelDst = v + (nint)p0 * BlockTiles + (nint)(c - p0) * nr;
+                for (int gi = 0; gi < groups; gi++)
                 {
-                    float* x = P.X + ((nint)image * Depth + c) * plane;
-                    if (oneRow)
+                    ref readonly var gr = ref group[gi];
+                    int j = 8 * gi;
+                    float* x = P.X + ((nint)gr.Image * Depth + c) * plane;
+                    float* dst = channelDst + (nint)(j / nr * nr) * kc + j % nr;
+                    if (gr.Mode == GroupMode.Scattered)
                     {
-                        for (int r = 0; r < 4; r++)
-                        {
-                            int row = top + r;
-                            if (row < 0 || row >= P.InH) rowPtr[r] = zero;
-                            else if (inside) rowPtr[r] = x + (nint)row * P.InW + left;
-                            else rowPtr[r] = CopyStrip(x + (nint)row * P.InW, P.InW, left, strip + r * StripWidth);
-                        }
-                        for (int r = 0; r < 4; r++)
-                        {
-                            Deinterleave(rowPtr[r], out d[4 * r], out d[4 * r + 1]);
-                            Deinterleave(rowPtr[r] + 2, out d[4 * r + 2], out d[4 * r + 3]);
-                        }
+                        GatherPatches(t0 + j, Math.Min(8, Tiles - t0 - j), c, lanes);
+                        InputTransformStore(
+                            Vector256.Load(lanes), Vector256.Load(lanes + 8), Vector256.Load(lanes + 16), Vector256.Load(lanes + 24),
+                            Vector256.Load(lanes + 32), Vector256.Load(lanes + 40), Vector256.Load(lanes + 48), Vector256.Load(lanes + 56),
+                            Vector256.Load(lanes + 64), Vector256.Load(lanes + 72), Vector256.Load(lanes + 80), Vector256.Load(lanes + 88),
+                            Vector256.Load(lanes + 96), Vector256.Load(lanes + 104), Vector256.Load(lanes + 112), Vector256.Load(lanes + 120),
+                            dst, matrix);
+                        continue;
                     }
-                    else
-                    {
-                        GatherPatches(t, Math.Min(8, Tiles - t), c, lanes);
-                        for (int e = 0; e < 16; e++) d[e] = Vector256.Load(lanes + 8 * e);
-                    }
-                    InputTransform(d);
-                    int p0 = c / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
-                    float* dst = v + (nint)p0 * BlockTiles + (nint)(j / nr * nr) * kc + (nint)(c - p0) * nr + j % nr;
-                    for (int xi = 0; xi < 16; xi++) d[xi].Store(dst + xi * matrix);
+                    // Bᵀ·d·B = (Bᵀ·(d·B)): each patch row is transformed as it is loaded, then the rows are combined.
+                    var mask = masks + 4 * gi;
+                    PatchRow(gr, x, 0, mask, strip, avx, out var t00, out var t01, out var t02, out var t03);
+                    PatchRow(gr, x, 1, mask, strip, avx, out var t10, out var t11, out var t12, out var t13);
+                    PatchRow(gr, x, 2, mask, strip, avx, out var t20, out var t21, out var t22, out var t23);
+                    PatchRow(gr, x, 3, mask, strip, avx, out var t30, out var t31, out var t32, out var t33);
+                    (t00 - t20).Store(dst); (t01 - t21).Store(dst + matrix); (t02 - t22).Store(dst + 2 * matrix); (t03 - t23).Store(dst + 3 * matrix);
+                    (t10 + t20).Store(dst + 4 * matrix); (t11 + t21).Store(dst + 5 * matrix); (t12 + t22).Store(dst + 6 * matrix); (t13 + t23).Store(dst + 7 * matrix);
+                    (t20 - t10).Store(dst + 8 * matrix); (t21 - t11).Store(dst + 9 * matrix); (t22 - t12).Store(dst + 10 * matrix); (t23 - t13).Store(dst + 11 * matrix);
+                    (t10 - t30).Store(dst + 12 * matrix); (t11 - t31).Store(dst + 13 * matrix); (t12 - t32).Store(dst + 14 * matrix); (t13 - t33).Store(dst + 15 * matrix);
                 }
             }
+        }
+
+        /// <summary>Row <paramref name="r"/> of the eight patches of a one-row group times B: with d0..d3 the patch columns
+        /// (even and odd input columns from Left and Left + 2), t = (d0 − d2, d1 + d2, d2 − d1, d1 − d3). Rows outside the
+        /// input are zero.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void PatchRow(in Group gr, float* x, int r, Vector256<float>* mask, float* strip, bool avx,
+            out Vector256<float> t0, out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3)
+        {
+            int row = gr.Top + r;
+            if ((uint)row >= (uint)P.InH)
+            {
+                t0 = t1 = t2 = t3 = Vector256<float>.Zero;
+                return;
+            }
+            float* p = x + (nint)row * P.InW + gr.Left;
+            Vector256<float> a, b, a2, b2;
+            if (gr.Mode == GroupMode.Inside)
+            {
+                a = Vector256.Load(p); b = Vector256.Load(p + 8); a2 = Vector256.Load(p + 2); b2 = Vector256.Load(p + 10);
+            }
+            else if (gr.Mode == GroupMode.Masked)
+            {
+                a = Avx.MaskLoad(p, mask[0]); b = Avx.MaskLoad(p + 8, mask[1]);
+                a2 = Avx.MaskLoad(p + 2, mask[2]); b2 = Avx.MaskLoad(p + 10, mask[3]);
+            }
+            else
+            {
+                float* q = CopyStrip(x + (nint)row * P.InW, P.InW, gr.Left, strip);
+                a = Vector256.Load(q); b = Vector256.Load(q + 8); a2 = Vector256.Load(q + 2); b2 = Vector256.Load(q + 10);
+            }
+            Deinterleave(a, b, out var d0, out var d1, avx);
+            Deinterleave(a2, b2, out var d2, out var d3, avx);
+            t0 = d0 - d2;
+            t1 = d1 + d2;
+            t2 = d2 - d1;
+            t3 = d1 - d3;
+        }
+
+        /// <summary>Where the eight tiles from <paramref name="t"/> lie and how their 4x4 patches (top-left at row Top, column
+        /// Left of the input, for padding <paramref name="pad"/>) are read; the masks of a masked group go to <paramref name="masks"/>.</summary>
+        private Group Describe(int t, int inW, int pad, bool avx, Vector256<float>* masks)
+        {
+            int perImage = TilesH * TilesW, image = t / perImage, ty = t % perImage / TilesW, tx = t % TilesW;
+            var gr = new Group { Image = image, Ty = ty, Tx = tx, Top = 2 * ty - pad, Left = 2 * tx - pad };
+            if (tx + 8 > TilesW) gr.Mode = GroupMode.Scattered;
+            else if (gr.Left >= 0 && gr.Left + 18 <= inW) gr.Mode = GroupMode.Inside;
+            else if (avx)
+            {
+                // At the left and right edges the row loads are masked: lanes outside [0, inW) read as zero and are not
+                // accessed, so reading before the row or past the array cannot fault.
+                gr.Mode = GroupMode.Masked;
+                var iota = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+                var width = Vector256.Create(inW);
+                for (int k = 0; k < 4; k++)
+                {
+                    var column = iota + Vector256.Create(gr.Left + (k & 1) * 8 + (k >> 1) * 2);
+                    masks[k] = (Vector256.GreaterThanOrEqual(column, Vector256<int>.Zero) & Vector256.LessThan(column, width)).AsSingle();
+                }
+            }
+            else gr.Mode = GroupMode.Strip;
+            return gr;
         }
 
         /// <summary>The 4x4 input patches of up to eight tiles starting at tile <paramref name="t"/> (crossing tile rows or
@@ -397,28 +465,37 @@ internal static unsafe class Conv2dWinograd
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void TransformOutput(int t0, int count, int r0, int r1, float* m)
         {
-            int perImage = TilesH * TilesW;
+            int perImage = TilesH * TilesW, groups = (count + 7) / 8;
             nint mMatrix = MStride, outPlane = (nint)P.OutH * P.OutW;
-            var s = stackalloc Vector256<float>[16];
             var spill = stackalloc float[4 * 8];
-            for (int j = 0; j < count; j += 8)
+            var group = stackalloc Group[groups];
+            bool avx = Avx.IsSupported && !PortableTransforms;
+            for (int gi = 0; gi < groups; gi++)
             {
-                int t = t0 + j, image = t / perImage, ty = t % perImage / TilesW, tx = t % TilesW;
-                int valid = Math.Min(8, count - j);
-                bool whole = valid == 8 && tx + 8 <= TilesW && 2 * (tx + 8) <= P.OutW && 2 * ty + 2 <= P.OutH;
-                for (int r = r0; r < r1; r++)
+                int t = t0 + 8 * gi, tx = t % TilesW, ty = t % perImage / TilesW;
+                group[gi] = new Group
                 {
-                    float* src = m + (nint)(r - r0) * BlockTiles + j;
-                    for (int xi = 0; xi < 16; xi++) s[xi] = Vector256.Load(src + xi * mMatrix);
-                    OutputTransform(s, out var y00, out var y01, out var y10, out var y11);
-                    if (whole)
+                    Image = t / perImage, Ty = ty, Tx = tx,
+                    Mode = count - 8 * gi >= 8 && tx + 8 <= TilesW && 2 * (tx + 8) <= P.OutW && 2 * ty + 2 <= P.OutH ? GroupMode.Inside : GroupMode.Scattered,
+                };
+            }
+            // Rows outer: the products of one row are read in order and its output plane is written in order.
+            for (int r = r0; r < r1; r++)
+            {
+                float* src = m + (nint)(r - r0) * BlockTiles;
+                for (int gi = 0; gi < groups; gi++)
+                {
+                    ref readonly var gr = ref group[gi];
+                    OutputTransform(src + 8 * gi, mMatrix, out var y00, out var y01, out var y10, out var y11);
+                    if (gr.Mode == GroupMode.Inside)
                     {
-                        float* y = P.Y + ((nint)image * P.OutC + r) * outPlane + (nint)(2 * ty) * P.OutW + 2 * tx;
-                        StoreInterleaved(y, y00, y01);
-                        StoreInterleaved(y + P.OutW, y10, y11);
+                        float* y = P.Y + ((nint)gr.Image * P.OutC + r) * outPlane + (nint)(2 * gr.Ty) * P.OutW + 2 * gr.Tx;
+                        StoreInterleaved(y, y00, y01, avx);
+                        StoreInterleaved(y + P.OutW, y10, y11, avx);
                         continue;
                     }
                     y00.Store(spill); y01.Store(spill + 8); y10.Store(spill + 16); y11.Store(spill + 24);
+                    int t = t0 + 8 * gi, valid = Math.Min(8, count - 8 * gi);
                     for (int l = 0; l < valid; l++)
                     {
                         int tile = t + l, im = tile / perImage, py = 2 * (tile % perImage / TilesW), px = 2 * (tile % TilesW);
@@ -434,6 +511,26 @@ internal static unsafe class Conv2dWinograd
                 }
             }
         }
+    }
+
+    /// <summary>How a group of eight consecutive tiles is read or written.</summary>
+    private enum GroupMode : byte
+    {
+        /// <summary>One tile row, every patch (or output cell) inside the image: plain vector loads (stores).</summary>
+        Inside,
+        /// <summary>One tile row at the left or right edge: masked loads.</summary>
+        Masked,
+        /// <summary>One tile row at an edge without AVX: the row is copied into a zero-padded strip.</summary>
+        Strip,
+        /// <summary>Across tile rows or images, or partial: tile by tile.</summary>
+        Scattered,
+    }
+
+    /// <summary>The position of a group of eight tiles (first tile) and how it is accessed.</summary>
+    private struct Group
+    {
+        public int Image, Ty, Tx, Top, Left;
+        public GroupMode Mode;
     }
 
     /// <summary>g[t] = tap t of the eight filters at src, src + 9, … (lanes past <paramref name="lanes"/> are zeros).</summary>
@@ -491,62 +588,63 @@ internal static unsafe class Conv2dWinograd
         u[3] = a2;
     }
 
-    /// <summary>V = Bᵀ·d·B in place for eight patches, d[4r+c]; Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].</summary>
+    /// <summary>V = Bᵀ·d·B for eight patches given as d[r][c], V[ξ] stored at dst + ξ·stride; Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
+    /// The same operations, in the same order, as the row-wise path (<see cref="Job{TK}.PatchRow"/> and its combination).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputTransform(Vector256<float>* d)
+    private static void InputTransformStore(
+        Vector256<float> d00, Vector256<float> d01, Vector256<float> d02, Vector256<float> d03,
+        Vector256<float> d10, Vector256<float> d11, Vector256<float> d12, Vector256<float> d13,
+        Vector256<float> d20, Vector256<float> d21, Vector256<float> d22, Vector256<float> d23,
+        Vector256<float> d30, Vector256<float> d31, Vector256<float> d32, Vector256<float> d33, float* dst, nint stride)
     {
-        for (int r = 0; r < 4; r++)
-        {
-            var d0 = d[4 * r]; var d1 = d[4 * r + 1]; var d2 = d[4 * r + 2]; var d3 = d[4 * r + 3];
-            d[4 * r] = d0 - d2;
-            d[4 * r + 1] = d1 + d2;
-            d[4 * r + 2] = d2 - d1;
-            d[4 * r + 3] = d1 - d3;
-        }
-        for (int c = 0; c < 4; c++)
-        {
-            var t0 = d[c]; var t1 = d[4 + c]; var t2 = d[8 + c]; var t3 = d[12 + c];
-            d[c] = t0 - t2;
-            d[4 + c] = t1 + t2;
-            d[8 + c] = t2 - t1;
-            d[12 + c] = t1 - t3;
-        }
+        var t00 = d00 - d02; var t01 = d01 + d02; var t02 = d02 - d01; var t03 = d01 - d03;
+        var t10 = d10 - d12; var t11 = d11 + d12; var t12 = d12 - d11; var t13 = d11 - d13;
+        var t20 = d20 - d22; var t21 = d21 + d22; var t22 = d22 - d21; var t23 = d21 - d23;
+        var t30 = d30 - d32; var t31 = d31 + d32; var t32 = d32 - d31; var t33 = d31 - d33;
+        (t00 - t20).Store(dst); (t01 - t21).Store(dst + stride); (t02 - t22).Store(dst + 2 * stride); (t03 - t23).Store(dst + 3 * stride);
+        (t10 + t20).Store(dst + 4 * stride); (t11 + t21).Store(dst + 5 * stride); (t12 + t22).Store(dst + 6 * stride); (t13 + t23).Store(dst + 7 * stride);
+        (t20 - t10).Store(dst + 8 * stride); (t21 - t11).Store(dst + 9 * stride); (t22 - t12).Store(dst + 10 * stride); (t23 - t13).Store(dst + 11 * stride);
+        (t10 - t30).Store(dst + 12 * stride); (t11 - t31).Store(dst + 13 * stride); (t12 - t32).Store(dst + 14 * stride); (t13 - t33).Store(dst + 15 * stride);
     }
 
-    /// <summary>Y = Aᵀ·m·A for eight tiles, m[4i+j]; Aᵀ = [1 1 1 0; 0 1 −1 −1].</summary>
+    /// <summary>Y = Aᵀ·m·A for eight tiles, m[4i+j] at src + (4i+j)·stride; Aᵀ = [1 1 1 0; 0 1 −1 −1].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTransform(Vector256<float>* m, out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
+    private static void OutputTransform(float* src, nint stride, out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
     {
-        var s00 = m[0] + m[4] + m[8]; var s01 = m[1] + m[5] + m[9]; var s02 = m[2] + m[6] + m[10]; var s03 = m[3] + m[7] + m[11];
-        var s10 = m[4] - m[8] - m[12]; var s11 = m[5] - m[9] - m[13]; var s12 = m[6] - m[10] - m[14]; var s13 = m[7] - m[11] - m[15];
+        var m4 = Vector256.Load(src + 4 * stride); var m5 = Vector256.Load(src + 5 * stride);
+        var m6 = Vector256.Load(src + 6 * stride); var m7 = Vector256.Load(src + 7 * stride);
+        var m8 = Vector256.Load(src + 8 * stride); var m9 = Vector256.Load(src + 9 * stride);
+        var m10 = Vector256.Load(src + 10 * stride); var m11 = Vector256.Load(src + 11 * stride);
+        var s00 = Vector256.Load(src) + m4 + m8; var s01 = Vector256.Load(src + stride) + m5 + m9;
+        var s02 = Vector256.Load(src + 2 * stride) + m6 + m10; var s03 = Vector256.Load(src + 3 * stride) + m7 + m11;
+        var s10 = m4 - m8 - Vector256.Load(src + 12 * stride); var s11 = m5 - m9 - Vector256.Load(src + 13 * stride);
+        var s12 = m6 - m10 - Vector256.Load(src + 14 * stride); var s13 = m7 - m11 - Vector256.Load(src + 15 * stride);
         y00 = s00 + s01 + s02;
         y01 = s01 - s02 - s03;
         y10 = s10 + s11 + s12;
         y11 = s11 - s12 - s13;
     }
 
-    /// <summary>even = p[0], p[2], …, p[14]; odd = p[1], p[3], …, p[15].</summary>
+    /// <summary>even = the even elements of the sixteen a, b (a0, a2, …, b6); odd = the odd ones.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)
+    private static void Deinterleave(Vector256<float> a, Vector256<float> b, out Vector256<float> even, out Vector256<float> odd, bool avx)
     {
-        if (Avx2.IsSupported)
+        if (avx && Avx2.IsSupported)
         {
-            var a = Avx.LoadVector256(p);
-            var b = Avx.LoadVector256(p + 8);
             // [a0 a2 b0 b2 | a4 a6 b4 b6] → 64-bit lanes reordered 0 2 1 3 → [a0 a2 a4 a6 b0 b2 b4 b6]
             even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle();
             odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle();
             return;
         }
-        even = Vector256.Create(p[0], p[2], p[4], p[6], p[8], p[10], p[12], p[14]);
-        odd = Vector256.Create(p[1], p[3], p[5], p[7], p[9], p[11], p[13], p[15]);
+        even = Vector256.Create(a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6]);
+        odd = Vector256.Create(a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7]);
     }
 
     /// <summary>p[0..16) = a0 b0 a1 b1 … a7 b7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreInterleaved(float* p, Vector256<float> a, Vector256<float> b)
+    private static void StoreInterleaved(float* p, Vector256<float> a, Vector256<float> b, bool avx)
     {
-        if (Avx2.IsSupported)
+        if (avx && Avx2.IsSupported)
         {
             var lo = Avx.UnpackLow(a, b);   // a0 b0 a1 b1 | a4 b4 a5 b5
             var hi = Avx.UnpackHigh(a, b);  // a2 b2 a3 b3 | a6 b6 a7 b7

@@ -36,6 +36,7 @@ public class Conv2dWinogradTests
         Parallelism.Threads = _savedThreads;
         GemmBlocking.Forced = null;
         Conv2dWinograd.ForcedBlockTiles = null;
+        Conv2dWinograd.PortableTransforms = false;
         Conv2dWinograd.MinChannels = 16;
         Conv2dWinograd.MinTiles = 128;
     }
@@ -101,6 +102,34 @@ public class Conv2dWinogradTests
         Conv2dWinograd.BackwardData(g, gys, 1, w, gx, 2);
         Numeric.AssertClose(expected, ToDouble(gx.AsSpan(2)), Tolerance(s.K), 1e-5, $"winograd backward-data {s} on {kernel}");
     }
+
+    [TestCaseSource(nameof(PortableCases))]
+    public void PortableTransformsGiveTheSameBits(Shape s)
+    {
+        // The transforms without AVX shuffles and masked loads (what a non-x86 CPU runs) against the vector ones.
+        var rng = new Random(47);
+        var g = Conv2dGeometry.Create("test", s.B, s.C, s.H, s.W, s.K, 3, 3, 1, s.Padding, 1, s.ToString());
+        var x = RandomFloats(rng, s.B * s.C * s.H * s.W);
+        var gy = RandomFloats(rng, s.B * s.K * g.P * g.Q);
+        var w = RandomFloats(rng, s.K * s.C * 9);
+        float[][] Run()
+        {
+            var y = new float[s.B * s.K * g.P * g.Q];
+            var gx = new float[x.Length];
+            Conv2dWinograd.Forward(g, x, 0, w, y, 0);
+            Conv2dWinograd.BackwardData(g, gy, 0, w, gx, 0);
+            return [y, gx];
+        }
+        var vector = Run();
+        Conv2dWinograd.PortableTransforms = true;
+        var portable = Run();
+        Assert.That(portable[0], Is.EqualTo(vector[0]), "forward");
+        Assert.That(portable[1], Is.EqualTo(vector[1]), "backward-data");
+        var expected = ConvTests.Reference(Config(s), ToDouble(x), ToDouble(w), null, out _, out _);
+        Numeric.AssertClose(expected, ToDouble(portable[0]), Tolerance(s.C), 1e-5, "portable forward");
+    }
+
+    public static IEnumerable<Shape> PortableCases() => [Shapes[2], Shapes[3], Shapes[5]];
 
     [Test]
     public void DispatchedConvolutionAndGradientsMatchFloat64Loops()
