@@ -38,7 +38,7 @@ internal static unsafe class Conv2dWinograd
 
     /// <summary>Fewest 2x2 output tiles (over the batch) for the dispatch: U is a 16/9 larger weight tensor transformed on
     /// every call, which tiny maps cannot amortise.</summary>
-    internal static int MinTiles { get; set; } = 128;
+    internal static int MinTiles { get; set; } = 64;
 
     /// <summary>When set, the input and output transforms use their portable code (no AVX shuffles or masked loads), so
     /// that tests cover it on an AVX machine; the results are the same bits.</summary>
@@ -164,7 +164,7 @@ internal static unsafe class Conv2dWinograd
         // U is a packed A operand, so it lives like the GEMM's packing buffers: per calling thread, grown once and kept
         // (a pooled array would be handed back, and its pages possibly released, after every call: 16 MB refaulted per
         // 512-channel layer).
-        float* u = Scratch.U(checked((int)(16 * uStride)));
+        float* u = blocks == 1 ? null : Scratch.U(checked((int)(16 * uStride)));
         var job = Job<TK>.Cached ??= new Job<TK>();
         job.P = problem;
         job.U = u;
@@ -173,17 +173,24 @@ internal static unsafe class Conv2dWinograd
         job.Blocks = blocks; job.ChunkRows = chunkRows; job.Chunks = chunks;
         job.UStride = uStride; job.VStride = PaddedStride((nint)depth * blockTiles); job.MStride = PaddedStride((nint)chunkRows * blockTiles);
         job.WeightUnits = (depth + 7) / 8 * ((rowsPad + 7) / 8);
+        job.Fused = blocks == 1;
         job.Phase = 0;
         job.Next = 0;
         try
         {
-            Parallelism.Run(job, Math.Min(threads, job.WeightUnits));
+            if (!job.Fused) Parallelism.Run(job, Math.Min(threads, job.WeightUnits));
             job.Phase = 1;
             job.Next = 0;
             Parallelism.Run(job, Math.Min(threads, blocks * chunks));
         }
         finally { job.P = default; job.U = null; }
     }
+
+    /// <summary>Rows of U transformed at a time by the fused path: a multiple of every kernel's MR (8, 6, 4), so groups
+    /// start on row panels; 16 · 24 · 256 floats (384 KiB) of A panels stay in L2.</summary>
+    private const int FusedRows = 24;
+
+    private static nint FusedStride(int kcStep) => PaddedStride((nint)FusedRows * kcStep);
 
     /// <summary>A matrix size rounded up to whole cache lines plus one line (see <see cref="Job{TK}.UStride"/>).</summary>
     private static nint PaddedStride(nint floats) => (floats + 15) / 16 * 16 + 16;
@@ -200,6 +207,9 @@ internal static unsafe class Conv2dWinograd
         public int Rows, RowsPad, Depth, KcStep, TilesH, TilesW, Tiles, BlockTiles, Blocks, ChunkRows, Chunks, WeightUnits;
         /// <summary>0: the weight transform (units of 8 rows × 8 depth channels); 1: the (block, rows) items.</summary>
         public int Phase;
+        /// <summary>U is transformed inside the items (<see cref="MultiplyFused"/>) rather than in phase 0: one block of
+        /// tiles, so each row of U is used by one item only.</summary>
+        public bool Fused;
         /// <summary>Floats from one ξ's matrix to the next in U, V and M: padded by one cache line, because sixteen streams a
         /// power of two apart would all map to the same cache sets (12 ways in L1) and evict each other.</summary>
         public nint UStride, VStride, MStride;
@@ -210,8 +220,12 @@ internal static unsafe class Conv2dWinograd
             if (Phase == 0)
             {
                 int groupsPerRow = (Depth + 7) / 8;
+                var layout = new PanelLayout
+                {
+                    Base = U, XiStride = UStride, RowLimit = RowsPad, DepthLimit = Depth, Global = true, KcStep = KcStep, Depth = Depth, RowsPad = RowsPad,
+                };
                 for (int unit = Interlocked.Increment(ref Next) - 1; unit < WeightUnits; unit = Interlocked.Increment(ref Next) - 1)
-                    TransformWeights(unit / groupsPerRow * 8, unit % groupsPerRow * 8);
+                    TransformWeights(unit / groupsPerRow * 8, unit % groupsPerRow * 8, layout);
                 return;
             }
             float* v = Scratch.V(checked((int)(16 * VStride)));
@@ -223,35 +237,42 @@ internal static unsafe class Conv2dWinograd
                 int t0 = block * BlockTiles, count = Math.Min(BlockTiles, Tiles - t0);
                 int r0 = chunk * ChunkRows, r1 = Math.Min(RowsPad, r0 + ChunkRows);
                 TransformInput(t0, count, v);
-                Multiply(count, r0, r1, v, m);
+                if (Fused) MultiplyFused(count, r0, r1, v, m);
+                else Multiply(count, r0, r1, v, m);
                 TransformOutput(t0, count, r0, Math.Min(Rows, r1), m);
             }
         }
 
-        /// <summary>U[ξ] for product rows [r0, r0+8) and depth channels [d0, d0+8), stored into the packed A panels (k block
-        /// of the depth, row panel of the row). In both passes the eight filters w[k, c..c+8) are 72 contiguous floats, which
-        /// an 8x8 transpose turns into one vector per tap with the eight channels c in the lanes: in backward-data c is the
-        /// row, so each ξ is one store into the panel; in the forward pass c is the depth, so eight rows are transformed into
-        /// a small tile first and each ξ is transposed into the panel.</summary>
+        /// <summary>U[ξ] for product rows [r0, min(r0+8, L.RowLimit)) and depth channels [d0, min(d0+8, L.DepthLimit)), stored
+        /// into packed A panels as <paramref name="L"/> lays them out. In both passes the eight filters w[k, c..c+8) are 72
+        /// contiguous floats, which an 8x8 transpose turns into one vector per tap with the eight channels c in the lanes:
+        /// in backward-data c is the row, so each ξ is one store into the panel; in the forward pass c is the depth, so
+        /// eight rows are transformed into a small tile first and each ξ is transposed into the panel. Rows past the
+        /// product (up to the panel edge) are zeros.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TransformWeights(int r0, int d0)
+        private void TransformWeights(int r0, int d0, in PanelLayout L)
         {
             var g = stackalloc Vector256<float>[9];
             var u = stackalloc Vector256<float>[16];
             var taps = stackalloc float[64];
+            int rows = Math.Min(8, L.RowLimit - r0), depthLanes = Math.Min(8, L.DepthLimit - d0);
             if (P.Flip)
             {
-                int lanes = Math.Min(8, Rows - r0), padLanes = Math.Min(8, RowsPad - r0);
-                for (int d = d0; d < Math.Min(Depth, d0 + 8); d++)
+                int lanes = Math.Min(8, Rows - r0);
+                for (int d = d0; d < d0 + depthLanes; d++)
                 {
                     LoadTaps(P.W + d * P.DepthStride + r0 * P.RowStride, lanes, taps, g);
                     FilterTransform(g, u);
-                    for (int xi = 0; xi < 16; xi++) StoreRows(Flipped(xi), r0, padLanes, d, u[xi]);
+                    for (int xi = 0; xi < 16; xi++)
+                    {
+                        int dst = Flipped(xi);
+                        if (TK.MR == 8 && rows == 8) u[xi].Store(L.Base + L.Offset(dst, r0, d));
+                        else for (int l = 0; l < rows; l++) L.Base[L.Offset(dst, r0 + l, d)] = u[xi].GetElement(l);
+                    }
                 }
                 return;
             }
             var tile = stackalloc float[16 * 64];
-            int depthLanes = Math.Min(8, Depth - d0), rows = Math.Min(8, RowsPad - r0);
             for (int i = 0; i < 8; i++)
             {
                 if (r0 + i >= Rows)
@@ -263,41 +284,44 @@ internal static unsafe class Conv2dWinograd
                 FilterTransform(g, u);
                 for (int xi = 0; xi < 16; xi++) u[xi].Store(tile + xi * 64 + i * 8);
             }
-            int p0 = d0 / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
-            bool whole = TK.MR == 8 && rows == 8 && depthLanes == 8 && d0 + 8 <= p0 + kc && Transpose8x8.IsSupported;
+            int p0 = d0 / KcStep * KcStep;
+            bool whole = TK.MR == 8 && rows == 8 && depthLanes == 8 && d0 + 8 <= p0 + KcStep && Transpose8x8.IsSupported;
             for (int xi = 0; xi < 16; xi++)
             {
                 float* src = tile + xi * 64;
                 if (whole)
                 {
                     // tile[i·8 + l] (row r0+i, depth d0+l) → panel[(d0+l−p0)·8 + i]
-                    Transpose8x8.Run(src, 8, U + xi * UStride + (nint)p0 * RowsPad + (nint)r0 * kc + (nint)(d0 - p0) * 8, 8);
+                    Transpose8x8.Run(src, 8, L.Base + L.Offset(xi, r0, d0), 8);
                     continue;
                 }
                 for (int l = 0; l < depthLanes; l++)
                 for (int i = 0; i < rows; i++)
-                    U[PanelOffset(xi, r0 + i, d0 + l)] = src[i * 8 + l];
+                    L.Base[L.Offset(xi, r0 + i, d0 + l)] = src[i * 8 + l];
             }
         }
 
-        /// <summary>Where U[ξ] (row r, depth d) lives in the packed A panels.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private nint PanelOffset(int xi, int r, int d)
+        /// <summary>Where the packed A panels of U[ξ] live: the whole of U (<see cref="Global"/>, every k block, rows from 0)
+        /// or, for the fused path, one k block of one group of rows from <see cref="RowBase"/>.</summary>
+        private readonly struct PanelLayout
         {
-            int p0 = d / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
-            return xi * UStride + (nint)p0 * RowsPad + (nint)(r / TK.MR * TK.MR) * kc + (nint)(d - p0) * TK.MR + r % TK.MR;
-        }
+            public float* Base { get; init; }
+            public nint XiStride { get; init; }
+            public int RowBase { get; init; }
+            public int RowLimit { get; init; }
+            public int DepthLimit { get; init; }
+            public bool Global { get; init; }
+            public int KcStep { get; init; }
+            public int Depth { get; init; }
+            public int RowsPad { get; init; }
 
-        /// <summary>U[ξ] of rows [r0, r0+lanes) at depth d from the lanes of one vector (rows past the product are zeros).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreRows(int xi, int r0, int lanes, int d, Vector256<float> value)
-        {
-            if (TK.MR == 8 && lanes == 8)
+            /// <summary>Offset of U[ξ] (row r, depth d): k block p0 of d, row panel of r, MR rows per k step.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public nint Offset(int xi, int r, int d)
             {
-                value.Store(U + PanelOffset(xi, r0, d));
-                return;
+                int p0 = d / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0), rr = r - RowBase;
+                return xi * XiStride + (Global ? (nint)p0 * RowsPad : 0) + (nint)(rr / TK.MR * TK.MR) * kc + (nint)(d - p0) * TK.MR + rr % TK.MR;
             }
-            for (int l = 0; l < lanes; l++) U[PanelOffset(xi, r0 + l, d)] = value.GetElement(l);
         }
 
         /// <summary>V[ξ] of tiles [t0, t0+count) for every depth channel, stored as packed B panels: block-local tile j of
@@ -457,6 +481,43 @@ internal static unsafe class Conv2dWinograd
                     for (int r = r0; r < r1; r += mr)
                     for (int panel = 0; panel < panels; panel++)
                         TK.Run(kc, ua + (nint)r * kc, vb + (nint)panel * nr * kc, mc + (nint)(r - r0) * BlockTiles + panel * nr, BlockTiles, 1f, beta);
+                }
+            }
+        }
+
+        /// <summary>As <see cref="Multiply"/> with U transformed on the fly: for each group of <see cref="FusedRows"/> rows
+        /// and k block, the sixteen A panels go into a per-thread buffer that stays in L2 while the sixteen products use
+        /// them, so U never goes through memory (16 MB written and read again per 512-channel layer). Each element of M
+        /// sums the same k blocks in the same order as in <see cref="Multiply"/>, with the same U: the same bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void MultiplyFused(int count, int r0, int r1, float* v, float* m)
+        {
+            int mr = TK.MR, nr = TK.NR, panels = (count + nr - 1) / nr;
+            nint lStride = FusedStride(KcStep);
+            float* local = Scratch.A(checked((int)(16 * lStride)));
+            for (int g0 = r0; g0 < r1; g0 += FusedRows)
+            {
+                int g1 = Math.Min(r1, g0 + FusedRows);
+                for (int p0 = 0; p0 < Depth; p0 += KcStep)
+                {
+                    int kc = Math.Min(KcStep, Depth - p0);
+                    var layout = new PanelLayout
+                    {
+                        Base = local, XiStride = lStride, RowBase = g0, RowLimit = g1, DepthLimit = p0 + kc, Global = false,
+                        KcStep = KcStep, Depth = Depth, RowsPad = RowsPad,
+                    };
+                    for (int r = g0; r < g1; r += 8)
+                    for (int d = p0; d < p0 + kc; d += 8)
+                        TransformWeights(r, d, layout);
+                    float beta = p0 == 0 ? 0f : 1f;
+                    for (int xi = 0; xi < 16; xi++)
+                    {
+                        float* vb = v + xi * VStride + (nint)p0 * BlockTiles;
+                        float* mc = m + xi * MStride;
+                        for (int r = g0; r < g1; r += mr)
+                        for (int panel = 0; panel < panels; panel++)
+                            TK.Run(kc, local + xi * lStride + (nint)(r - g0) * kc, vb + (nint)panel * nr * kc, mc + (nint)(r - r0) * BlockTiles + panel * nr, BlockTiles, 1f, beta);
+                    }
                 }
             }
         }
@@ -688,6 +749,9 @@ internal static unsafe class Conv2dWinograd
         [ThreadStatic] private static float[]? _v;
         [ThreadStatic] private static float[]? _m;
         [ThreadStatic] private static float[]? _u;
+        [ThreadStatic] private static float[]? _a;
+
+        public static float* A(int floats) => Get(ref _a, floats);
 
         public static float* U(int floats) => Get(ref _u, floats);
 

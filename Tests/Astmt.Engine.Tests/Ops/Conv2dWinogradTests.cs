@@ -38,7 +38,7 @@ public class Conv2dWinogradTests
         Conv2dWinograd.ForcedBlockTiles = null;
         Conv2dWinograd.PortableTransforms = false;
         Conv2dWinograd.MinChannels = 16;
-        Conv2dWinograd.MinTiles = 128;
+        Conv2dWinograd.MinTiles = 64;
     }
 
     /// <summary>Batch, input channels C, height, width, output channels K, padding.</summary>
