@@ -9,7 +9,8 @@ namespace Astmt.Engine.Ops;
 
 /// <summary>
 /// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly.
-/// In float32 the forward and backward-weight passes of the others, and backward-data at stride 1, are implicit GEMMs
+/// In float32, 3x3 stride-1 forward and backward-data passes with enough channels and tiles use Winograd F(2x2,3x3)
+/// (<see cref="Conv2dWinograd"/>); the forward and backward-weight passes of the others, and backward-data at stride 1, are implicit GEMMs
 /// (<see cref="Conv2dImplicit"/>): the im2col matrix is packed panel by panel straight from the image and never written
 /// out. Strided backward-data, and every float64 pass, unfold (or fold) a band of output rows at a time through an im2col matrix [C·R·S, rows·Q] rented from
 /// <see cref="BufferPool"/> once per call, so the buffer stays bounded at full resolution. GEMMs run on the calling thread through <see cref="Gemm"/>,
@@ -43,6 +44,10 @@ internal static class Conv2dKernels
                 GemmOf<T>.Run(Transpose.No, Transpose.No, g.K, pq, g.C, centre != null ? centre.AsSpan(0, g.K * g.C) : weights, g.C, x.AsSpan(xOff + b * inPlane, inPlane), pq,
                     T.Zero, y.AsSpan(yOff + b * outPlane, outPlane), pq);
             if (centre != null) BufferPool.Return(centre);
+        }
+        else if (typeof(T) == typeof(float) && Conv2dWinograd.UseForForward(g))
+        {
+            Conv2dWinograd.Forward(g, Unsafe.As<float[]>(x), xOff, MemoryMarshal.Cast<T, float>(weights), Unsafe.As<float[]>(y), yOff);
         }
         else if (typeof(T) == typeof(float))
         {
@@ -105,6 +110,11 @@ internal static class Conv2dKernels
                 GemmOf<T>.Run(Transpose.Yes, Transpose.No, g.C, pq, g.K, centre != null ? centre.AsSpan(0, g.K * g.C) : weights, g.C, gy.AsSpan(gyOff + b * outPlane, outPlane), pq,
                     T.Zero, gx.AsSpan(gxOff + b * inPlane, inPlane), pq);
             if (centre != null) BufferPool.Return(centre);
+            return;
+        }
+        if (typeof(T) == typeof(float) && Conv2dWinograd.UseForBackwardData(g))
+        {
+            Conv2dWinograd.BackwardData(g, Unsafe.As<float[]>(gy), gyOff, MemoryMarshal.Cast<T, float>(weights), Unsafe.As<float[]>(gx), gxOff);
             return;
         }
         if (typeof(T) == typeof(float) && Conv2dImplicit.BackwardDataIsForwardConv(g))
