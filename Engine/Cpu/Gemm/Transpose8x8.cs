@@ -41,6 +41,13 @@ internal static unsafe class Transpose8x8
         TransposeAndStore(r0, r1, r2, r3, r4, r5, r6, r7, dst, dstStride);
     }
 
+    /// <summary>dst[c·dstStride + r] = r_r[c] for r, c in 0..8: the eight rows come from anywhere (implicit im2col reads
+    /// them straight from the image).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(float* s0, float* s1, float* s2, float* s3, float* s4, float* s5, float* s6, float* s7, float* dst, nint dstStride) =>
+        TransposeAndStore(Avx.LoadVector256(s0), Avx.LoadVector256(s1), Avx.LoadVector256(s2), Avx.LoadVector256(s3),
+            Avx.LoadVector256(s4), Avx.LoadVector256(s5), Avx.LoadVector256(s6), Avx.LoadVector256(s7), dst, dstStride);
+
     /// <summary>
     /// Transposes <paramref name="rows"/> (≤ 8) rows of eight into eight rows of <paramref name="rows"/> packed with stride
     /// <paramref name="dstStride"/> (= rows, the MR of a 6- or 4-row microkernel). Each output row is stored as eight floats
