@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Astmt.Engine.Cpu;
 
@@ -181,10 +182,11 @@ internal static unsafe class Im2ColPacking
     /// <summary>
     /// <see cref="PackColTransposed{TK}"/> for stride 1, without the gather copy: for eight taps (panel columns) and eight
     /// output positions of one output row, the eight source rows are stretches of input rows, so the 8×8 block is loaded
-    /// straight from the image and transposed in registers into the panel. Only an 8-position chunk that touches the
-    /// padding for some tap (first and last chunks of a row, rows of the vertical padding) goes through a small gathered
-    /// copy for that tap, and the positions of a run past its last whole chunk are packed one by one. The panel holds the
-    /// same bytes as the gathering path.
+    /// straight from the image and transposed in registers into the panel. A tap whose 8 positions touch the padding (first
+    /// and last chunks of a row, rows of the vertical padding) is read with a masked load that leaves zeros there, and the
+    /// positions of a run past its last whole chunk are packed one by one. The panel holds the same bytes as the gathering
+    /// path (tap offsets are computed once per group of eight taps: three integer divisions per tap and run cost more than
+    /// the copies).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackColTransposedDirect<TK>(in Im2ColView v, int kc, int j0, int nc, Span<int> bounds, Span<int> runs, int runCount,
@@ -196,7 +198,6 @@ internal static unsafe class Im2ColPacking
         float** rowAt = stackalloc float*[8];
         int* lo = stackalloc int[8];
         int* end = stackalloc int[8];
-        float** src = stackalloc float*[8];
         // Per tap of the group, fixed over the runs: the offset of its input from (output row 0, output column 0) within an
         // image, its input row at output row 0 (dh; int.MinValue for columns past the matrix) and its kernel column.
         nint* tapOffset = stackalloc nint[8];
@@ -258,13 +259,11 @@ internal static unsafe class Im2ColPacking
                                 rowAt[4] + u, rowAt[5] + u, rowAt[6] + u, rowAt[7] + u, block, nr);
                             continue;
                         }
-                        for (int g = 0; g < 8; g++)
-                        {
-                            if (u >= lo[g] && u + 8 <= end[g]) { src[g] = rowAt[g] + u; continue; }
-                            src[g] = gathered + 8 * g;
-                            GatherChunk(rowAt[g], u, 8, lo[g], end[g], src[g]);
-                        }
-                        Transpose8x8.Run(src[0], src[1], src[2], src[3], src[4], src[5], src[6], src[7], block, nr);
+                        var at = Vector256.Create(u) + Lanes;
+                        Transpose8x8.TransposeAndStore(ChunkOfTap(rowAt[0], u, lo[0], end[0], at), ChunkOfTap(rowAt[1], u, lo[1], end[1], at),
+                            ChunkOfTap(rowAt[2], u, lo[2], end[2], at), ChunkOfTap(rowAt[3], u, lo[3], end[3], at),
+                            ChunkOfTap(rowAt[4], u, lo[4], end[4], at), ChunkOfTap(rowAt[5], u, lo[5], end[5], at),
+                            ChunkOfTap(rowAt[6], u, lo[6], end[6], at), ChunkOfTap(rowAt[7], u, lo[7], end[7], at), block, nr);
                     }
                     if (u < len)
                     {
@@ -281,6 +280,20 @@ internal static unsafe class Im2ColPacking
                 }
             }
         }
+    }
+
+    /// <summary>Lane indices 0..7.</summary>
+    private static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+
+    /// <summary>row[u..u+8] with zeros at the run offsets outside [lo, end) (everywhere when row is null); <paramref name="at"/>
+    /// holds u..u+7. The masked load does not touch the elements it leaves out, which may lie outside the image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ChunkOfTap(float* row, int u, int lo, int end, Vector256<int> at)
+    {
+        if (row == null || u + 8 <= lo || u >= end) return Vector256<float>.Zero;
+        if (u >= lo && u + 8 <= end) return Avx.LoadVector256(row + u);
+        var inside = Vector256.GreaterThanOrEqual(at, Vector256.Create(lo)) & Vector256.LessThan(at, Vector256.Create(end));
+        return Avx.MaskLoad(row + u, inside.AsSingle());
     }
 
     /// <summary>t[i] = row[u + i] for run offsets u + i inside [lo, end), zero elsewhere (everywhere when row is null);

@@ -70,9 +70,9 @@ internal static unsafe class Transpose8x8
     }
 
     /// <summary>Transposes the eight loaded rows in registers (unpack, shuffle, lane permute) and stores the eight columns as
-    /// rows of <paramref name="dst"/>; inlined into both callers, so the rows stay in ymm registers.</summary>
+    /// rows of <paramref name="dst"/>; inlined into its callers, so the rows stay in ymm registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransposeAndStore(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+    public static void TransposeAndStore(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
         Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint dstStride)
     {
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
