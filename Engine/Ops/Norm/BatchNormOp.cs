@@ -169,7 +169,7 @@ public static partial class F
     private sealed class BatchNormBackward(string op, Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invstd, Tensor? y, bool training, double eps)
         : Node(op, x, weight, bias)
     {
-        private Tensor? _x = x, _weight = weight, _mean = mean, _invstd = invstd, _y = y;
+        private Tensor? _x = x, _weight = weight, _bias = bias, _mean = mean, _invstd = invstd, _y = y;
 
         public override Tensor?[] Backward(Tensor gy) =>
             GradMode.Enabled ? Differentiable(gy) : Fused(gy);
@@ -183,16 +183,18 @@ public static partial class F
             Tensor? gw = NeedsGrad(1) ? Tensor.NewOutput([channels], x.DType, x.Device) : null;
             Tensor? gb = NeedsGrad(2) ? Tensor.NewOutput([channels], x.DType, x.Device) : null;
             Tensor xd = Dense(x), gyd = Dense(gy);
-            Tensor? wd = _weight == null ? null : Dense(_weight);
+            Tensor? wd = _weight == null ? null : Dense(_weight), bd = _bias == null ? null : Dense(_bias);
+            // On the CPU the ReLU mask is recomputed from x (the forward's own float expression) rather than read from y.
+            bool relu = _y != null;
             if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormBackward(xd, _y, gyd, wd, _mean!, _invstd!, training, gx, gw, gb);
             else if (x.DType == DType.Float32)
-                BatchNormKernels.Backward(xd.HostArray<float>(), xd.Offset, _y == null ? null : Dense(_y).HostArray<float>(), gyd.HostArray<float>(), gyd.Offset,
+                BatchNormKernels.Backward(xd.HostArray<float>(), xd.Offset, null, gyd.HostArray<float>(), gyd.Offset,
                     batch, channels, hw, _mean!.HostArray<float>(), _invstd!.HostArray<float>(), wd?.HostArray<float>(), wd?.Offset ?? 0, training,
-                    gx?.HostArray<float>(), gw?.HostArray<float>(), gb?.HostArray<float>());
+                    gx?.HostArray<float>(), gw?.HostArray<float>(), gb?.HostArray<float>(), relu, bd?.HostArray<float>(), bd?.Offset ?? 0);
             else
-                BatchNormKernels.Backward(xd.HostArray<double>(), xd.Offset, _y == null ? null : Dense(_y).HostArray<double>(), gyd.HostArray<double>(), gyd.Offset,
+                BatchNormKernels.Backward(xd.HostArray<double>(), xd.Offset, null, gyd.HostArray<double>(), gyd.Offset,
                     batch, channels, hw, _mean!.HostArray<double>(), _invstd!.HostArray<double>(), wd?.HostArray<double>(), wd?.Offset ?? 0, training,
-                    gx?.HostArray<double>(), gw?.HostArray<double>(), gb?.HostArray<double>());
+                    gx?.HostArray<double>(), gw?.HostArray<double>(), gb?.HostArray<double>(), relu, bd?.HostArray<double>(), bd?.Offset ?? 0);
             return [gx, gw, gb];
         }
 
@@ -228,6 +230,6 @@ public static partial class F
             return [gx, gw, gb];
         }
 
-        protected override void ReleaseSaved() { _x = null; _weight = null; _mean = null; _invstd = null; _y = null; }
+        protected override void ReleaseSaved() { _x = null; _weight = null; _bias = null; _mean = null; _invstd = null; _y = null; }
     }
 }
