@@ -21,15 +21,42 @@ internal static class BatchNormKernels
             static (in StatisticsArgs<T> a, int c0, int c1) =>
         {
             var (x, xOff, batch, channels, hw, mean, variance) = a;
-            double n = (double)batch * hw;
+            for (int c = c0; c < c1; c++) ChannelStatistics(x, xOff, batch, channels, hw, c, out mean[c], out variance[c]);
+        });
+    }
+
+    /// <summary>Mean and biased variance of channel <paramref name="c"/> (two passes, float64 accumulation).</summary>
+    private static void ChannelStatistics<T>(T[] x, int xOff, int batch, int channels, int hw, int c, out T mean, out T variance)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double n = (double)batch * hw;
+        double s = 0;
+        for (int b = 0; b < batch; b++) s += VectorMath.Sum<T>(x.AsSpan(xOff + (b * channels + c) * hw, hw));
+        double m = s / n, ss = 0;
+        for (int b = 0; b < batch; b++) ss += SumSquaredDeviation<T>(x.AsSpan(xOff + (b * channels + c) * hw, hw), m);
+        mean = T.CreateTruncating(m);
+        variance = T.CreateTruncating(ss / n);
+    }
+
+    /// <summary>
+    /// Training forward in one pass over the channels: each channel's mean and biased variance (as <see cref="Statistics{T}"/>),
+    /// invstd = 1/√(variance + eps) rounded as the op's invstd kernel rounds it, then y as <see cref="Normalize{T}"/> computes
+    /// it, while the channel is still in L2. Separate statistics and normalisation passes read x from memory twice. Results
+    /// are bit-identical to those kernels run one after the other.
+    /// </summary>
+    public static void StatisticsAndNormalize<T>(T[] x, int xOff, T[] y, int batch, int channels, int hw, double eps, T[] mean, T[] variance, T[] invstd,
+        T[]? weight, int wOff, T[]? bias, int bOff, bool relu) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Parallelism.For(0, channels, MinChannels(batch * hw),
+            new TrainingForwardArgs<T>(x, xOff, y, batch, channels, hw, eps, mean, variance, invstd, weight, wOff, bias, bOff, relu),
+            static (in TrainingForwardArgs<T> a, int c0, int c1) =>
+        {
+            var (x, xOff, y, batch, channels, hw, eps, mean, variance, invstd, weight, wOff, bias, bOff, relu) = a;
             for (int c = c0; c < c1; c++)
             {
-                double s = 0;
-                for (int b = 0; b < batch; b++) s += VectorMath.Sum<T>(x.AsSpan(xOff + (b * channels + c) * hw, hw));
-                double m = s / n, ss = 0;
-                for (int b = 0; b < batch; b++) ss += SumSquaredDeviation<T>(x.AsSpan(xOff + (b * channels + c) * hw, hw), m);
-                mean[c] = T.CreateTruncating(m);
-                variance[c] = T.CreateTruncating(ss / n);
+                ChannelStatistics(x, xOff, batch, channels, hw, c, out mean[c], out variance[c]);
+                invstd[c] = T.CreateTruncating(1 / Math.Sqrt(double.CreateTruncating(variance[c]) + eps));
+                NormalizeChannel(x, xOff, y, batch, channels, hw, c, mean, invstd, weight, wOff, bias, bOff, relu);
             }
         });
     }
@@ -42,14 +69,18 @@ internal static class BatchNormKernels
             static (in NormalizeArgs<T> a, int c0, int c1) =>
         {
             var (x, xOff, y, batch, channels, hw, mean, invstd, weight, wOff, bias, bOff, relu) = a;
-            for (int c = c0; c < c1; c++)
-            {
-                T scale = invstd[c] * (weight == null ? T.One : weight[wOff + c]);
-                T shift = (bias == null ? T.Zero : bias[bOff + c]) - mean[c] * scale;
-                for (int b = 0; b < batch; b++)
-                    ScaleShift<T>(x.AsSpan(xOff + (b * channels + c) * hw, hw), scale, shift, relu, y.AsSpan((b * channels + c) * hw, hw));
-            }
+            for (int c = c0; c < c1; c++) NormalizeChannel(x, xOff, y, batch, channels, hw, c, mean, invstd, weight, wOff, bias, bOff, relu);
         });
+    }
+
+    /// <summary>y = x·scale + shift (then max with 0) over channel <paramref name="c"/>.</summary>
+    private static void NormalizeChannel<T>(T[] x, int xOff, T[] y, int batch, int channels, int hw, int c, T[] mean, T[] invstd,
+        T[]? weight, int wOff, T[]? bias, int bOff, bool relu) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T scale = invstd[c] * (weight == null ? T.One : weight[wOff + c]);
+        T shift = (bias == null ? T.Zero : bias[bOff + c]) - mean[c] * scale;
+        for (int b = 0; b < batch; b++)
+            ScaleShift<T>(x.AsSpan(xOff + (b * channels + c) * hw, hw), scale, shift, relu, y.AsSpan((b * channels + c) * hw, hw));
     }
 
     /// <summary>
@@ -223,6 +254,9 @@ internal static class BatchNormKernels
 
     // The inputs of each parallel loop, passed as state so that the loops allocate no closure.
     private readonly record struct StatisticsArgs<T>(T[] X, int XOff, int Batch, int Channels, int Hw, T[] Mean, T[] Variance);
+
+    private readonly record struct TrainingForwardArgs<T>(T[] X, int XOff, T[] Y, int Batch, int Channels, int Hw, double Eps, T[] Mean, T[] Variance,
+        T[] Invstd, T[]? Weight, int WOff, T[]? Bias, int BOff, bool Relu);
 
     private readonly record struct NormalizeArgs<T>(T[] X, int XOff, T[] Y, int Batch, int Channels, int Hw, T[] Mean, T[] Invstd,
         T[]? Weight, int WOff, T[]? Bias, int BOff, bool Relu);

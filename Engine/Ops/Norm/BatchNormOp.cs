@@ -41,11 +41,26 @@ public static partial class F
         // training step that updates them in place does not change this step's backward).
         var mean = Tensor.NewOutput([channels], x.DType, x.Device);
         var invstd = Tensor.NewOutput([channels], x.DType, x.Device);
+        var y = Tensor.NewOutput((int[])x.Shape.Clone(), x.DType, x.Device);
+        // Training on the CPU computes the statistics and y per channel while it is in cache, so x is read from memory once.
+        bool fused = training && x.Device.IsCpu;
         // A temporary of the op (disposed at once), allocated as op outputs are: while a step is recorded it is step-owned, so it
         // does not count towards the unowned bytes after which the pool induces a collection.
         using (var variance = Tensor.NewOutput([channels], x.DType, x.Device))
         {
-            if (training)
+            if (fused)
+            {
+                if (x.DType == DType.Float32)
+                    BatchNormKernels.StatisticsAndNormalize(xd.HostArray<float>(), xd.Offset, y.HostArray<float>(), batch, channels, hw, eps,
+                        mean.HostArray<float>(), variance.HostArray<float>(), invstd.HostArray<float>(), wd?.HostArray<float>(), wd?.Offset ?? 0,
+                        bd?.HostArray<float>(), bd?.Offset ?? 0, relu);
+                else
+                    BatchNormKernels.StatisticsAndNormalize(xd.HostArray<double>(), xd.Offset, y.HostArray<double>(), batch, channels, hw, eps,
+                        mean.HostArray<double>(), variance.HostArray<double>(), invstd.HostArray<double>(), wd?.HostArray<double>(), wd?.Offset ?? 0,
+                        bd?.HostArray<double>(), bd?.Offset ?? 0, relu);
+                if (runningMean != null) UpdateRunning(op, mean, variance, runningMean, runningVar!, momentum, (double)batch * hw);
+            }
+            else if (training)
             {
                 if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormStatistics(xd, mean, variance);
                 else if (x.DType == DType.Float32) BatchNormKernels.Statistics(xd.HostArray<float>(), xd.Offset, batch, channels, hw, mean.HostArray<float>(), variance.HostArray<float>());
@@ -57,17 +72,19 @@ public static partial class F
                 mean.CopyFrom(runningMean!);
                 variance.CopyFrom(runningVar!);
             }
-            InvStdKernel(variance, eps, invstd);
+            if (!fused) InvStdKernel(variance, eps, invstd);
         }
 
-        var y = Tensor.NewOutput((int[])x.Shape.Clone(), x.DType, x.Device);
-        if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormForward(xd, wd, bd, mean, invstd, y, relu);
-        else if (x.DType == DType.Float32)
-            BatchNormKernels.Normalize(xd.HostArray<float>(), xd.Offset, y.HostArray<float>(), batch, channels, hw, mean.HostArray<float>(), invstd.HostArray<float>(),
-                wd?.HostArray<float>(), wd?.Offset ?? 0, bd?.HostArray<float>(), bd?.Offset ?? 0, relu);
-        else
-            BatchNormKernels.Normalize(xd.HostArray<double>(), xd.Offset, y.HostArray<double>(), batch, channels, hw, mean.HostArray<double>(), invstd.HostArray<double>(),
-                wd?.HostArray<double>(), wd?.Offset ?? 0, bd?.HostArray<double>(), bd?.Offset ?? 0, relu);
+        if (!fused)
+        {
+            if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormForward(xd, wd, bd, mean, invstd, y, relu);
+            else if (x.DType == DType.Float32)
+                BatchNormKernels.Normalize(xd.HostArray<float>(), xd.Offset, y.HostArray<float>(), batch, channels, hw, mean.HostArray<float>(), invstd.HostArray<float>(),
+                    wd?.HostArray<float>(), wd?.Offset ?? 0, bd?.HostArray<float>(), bd?.Offset ?? 0, relu);
+            else
+                BatchNormKernels.Normalize(xd.HostArray<double>(), xd.Offset, y.HostArray<double>(), batch, channels, hw, mean.HostArray<double>(), invstd.HostArray<double>(),
+                    wd?.HostArray<double>(), wd?.Offset ?? 0, bd?.HostArray<double>(), bd?.Offset ?? 0, relu);
+        }
 
         if (Autograd.Autograd.IsRecording(x, weight, bias))
             return Autograd.Autograd.Record(y, new BatchNormBackward(op, x, weight, bias, mean, invstd, relu ? y : null, training, eps));
