@@ -15,10 +15,13 @@ public delegate void RangeBody<TState>(in TState state, int start, int end);
 
 /// <summary>
 /// How many threads CPU kernels use (<c>--threads</c>) and the persistent worker threads that run them. Work is split into
-/// contiguous ranges, one per thread, so results do not depend on scheduling; reductions that cross ranges combine partial
-/// results in a fixed order. The calling thread runs part 0 itself; workers are started once and sleep between regions,
-/// so a parallel region costs two wake-ups rather than a Task per call. A region entered while another is running (a nested
-/// call from inside a body, or a second caller thread) runs inline on its caller, which keeps it correct and deadlock-free.
+/// contiguous ranges, so results do not depend on scheduling; reductions that cross ranges combine partial results in a
+/// fixed order. The calling thread starts on the first part at once and takes further parts as it finishes; workers are
+/// started once, sleep between regions, and join a region when they wake, claiming the parts still unclaimed. A worker that
+/// wakes after the caller has claimed every part has nothing to do and the caller does not wait for it: waking a sleeping
+/// thread takes tens of microseconds, and a training step runs about two thousand regions, many of them shorter than that.
+/// A region entered while another is running (a nested call from inside a body, or a second caller thread) runs inline on
+/// its caller, which keeps it correct and deadlock-free.
 /// </summary>
 public static class Parallelism
 {
@@ -26,6 +29,9 @@ public static class Parallelism
     private static readonly WorkerPool Pool = new();
 
     [ThreadStatic] private static RangeWork? _rangeWork;
+
+    /// <summary>Counts of the regions run on the worker pool since the process started (for benchmarks and diagnostics).</summary>
+    public static ParallelRegionCounts Counts => Pool.Counts;
 
     /// <summary>Number of threads a parallel region uses (at least 1), counting the caller. Defaults to the processor count.</summary>
     public static int Threads
@@ -50,7 +56,7 @@ public static class Parallelism
         work.Start = start;
         work.Count = n;
         work.Body = body;
-        try { Pool.RunEntered(work, parts); }
+        try { Pool.RunEntered(work, Chunks(n, parts), parts - 1); }
         finally { work.Body = null; }
     }
 
@@ -75,7 +81,7 @@ public static class Parallelism
         work.Count = n;
         work.State = state;
         work.Body = body;
-        try { Pool.RunEntered(work, parts); }
+        try { Pool.RunEntered(work, Chunks(n, parts), parts - 1); }
         finally
         {
             // Drop the references the state holds (arrays, tensors) so the cached work object keeps nothing alive.
@@ -97,8 +103,15 @@ public static class Parallelism
             for (int p = 0; p < parts; p++) work.Execute(p, parts);
             return;
         }
-        Pool.RunEntered(work, parts);
+        Pool.RunEntered(work, parts, parts - 1);
     }
+
+    /// <summary>Ranges a <see cref="For{TState}"/> region is cut into for <paramref name="threads"/> threads: several per
+    /// thread, so that when a worker wakes late the caller has already done more of the work instead of waiting for the
+    /// worker's whole share. The ranges are contiguous and every element is processed by the same code whatever the cut.</summary>
+    private static int Chunks(int n, int threads) => Math.Min(n, threads * ChunksPerThread);
+
+    private const int ChunksPerThread = 4;
 
     /// <summary>Adapts a range body with state to <see cref="IParallelWork"/>; one cached instance per state type and calling thread
     /// (a region entered from inside a body runs inline, so the instance is never used by two regions at once).</summary>
@@ -134,40 +147,82 @@ public static class Parallelism
         }
     }
 
-    /// <summary>Background threads that each wait on their own semaphore for a part of the current region.</summary>
+    /// <summary>Background threads that each wait on their own semaphore and, once awake, claim parts of the open region.</summary>
     private sealed class WorkerPool
     {
+        /// <summary>Bits of <see cref="_claim"/> that hold the next unclaimed part; the bits above hold the region number.</summary>
+        private const int PartBits = 24;
+        private const long PartMask = (1L << PartBits) - 1;
+
         private readonly object _gate = new();
         private readonly List<Worker> _workers = [];
-        private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+        private readonly ManualResetEventSlim _allFinished = new(false, spinCount: 2000);
         private int _busy;
+        // The open region's work and part count, written before the claim word that publishes them.
         private IParallelWork? _work;
         private int _parts;
-        private int _pending;
+        /// <summary>Region number and next unclaimed part in one word, claimed by compare-and-swap: a worker that read the
+        /// work of one region cannot claim a part once the next region has opened, because the region number has changed.</summary>
+        private long _claim;
+        private int _finished;
         private ExceptionDispatchInfo? _error;
+        private long _regions, _partsRun, _workerParts, _callerWaits;
+
+        public ParallelRegionCounts Counts => new(Volatile.Read(ref _regions), Volatile.Read(ref _partsRun), Interlocked.Read(ref _workerParts), Volatile.Read(ref _callerWaits));
 
         /// <summary>Claims the pool for one region; false when a region is already running (then the caller runs inline).</summary>
         public bool TryEnter() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
 
-        /// <summary>Runs a region on a pool claimed by <see cref="TryEnter"/> and releases it.</summary>
-        public void RunEntered(IParallelWork work, int parts)
+        /// <summary>Runs a region of <paramref name="parts"/> parts on a pool claimed by <see cref="TryEnter"/>, waking
+        /// <paramref name="helpers"/> workers, and releases the pool.</summary>
+        public void RunEntered(IParallelWork work, int parts, int helpers)
         {
             try
             {
-                EnsureWorkers(parts - 1);
+                if (parts > PartMask) throw new ArgumentOutOfRangeException(nameof(parts), $"Parallelism: at most {PartMask} parts per region, got {parts}.");
+                EnsureWorkers(helpers);
                 _work = work;
                 _parts = parts;
                 _error = null;
-                _done.Reset();
-                Volatile.Write(ref _pending, parts - 1);
-                for (int i = 0; i < parts - 1; i++) _workers[i].Start.Release();
-                try { work.Execute(0, parts); }
-                catch (Exception e) { Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null); }
-                _done.Wait();
+                _finished = 0;
+                _allFinished.Reset();
+                long region = (Volatile.Read(ref _claim) >> PartBits) + 1;
+                Volatile.Write(ref _claim, (region << PartBits) | 1); // part 0 is the caller's
+                for (int i = 0; i < helpers; i++) _workers[i].Start.Release();
+                int part = 0;
+                do ExecutePart(work, part, parts);
+                while ((part = TryClaim(region, parts)) >= 0);
+                // Every part is claimed; wait only for parts a worker took and is still running.
+                _regions++;
+                _partsRun += parts;
+                if (Volatile.Read(ref _finished) < parts)
+                {
+                    _callerWaits++;
+                    _allFinished.Wait();
+                }
                 _work = null;
                 _error?.Throw();
             }
             finally { Volatile.Write(ref _busy, 0); }
+        }
+
+        /// <summary>Claims the next part of region <paramref name="region"/>, or returns -1 when none is left.</summary>
+        private int TryClaim(long region, int parts)
+        {
+            while (true)
+            {
+                long claim = Volatile.Read(ref _claim);
+                int next = (int)(claim & PartMask);
+                if (claim >> PartBits != region || next >= parts) return -1;
+                if (Interlocked.CompareExchange(ref _claim, claim + 1, claim) == claim) return next;
+            }
+        }
+
+        private void ExecutePart(IParallelWork work, int part, int parts)
+        {
+            try { work.Execute(part, parts); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null); }
+            if (Interlocked.Increment(ref _finished) == parts) _allFinished.Set();
         }
 
         private void EnsureWorkers(int count)
@@ -188,23 +243,43 @@ public static class Parallelism
             while (true)
             {
                 self.Start.Wait();
-                try { _work!.Execute(self.Part, _parts); }
-                catch (Exception e) { Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null); }
-                if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+                while (true)
+                {
+                    // The work and part count are read after the claim word and used only if the claim then succeeds,
+                    // which proves they belong to the region the claim word named.
+                    long claim = Volatile.Read(ref _claim);
+                    var work = _work;
+                    int parts = _parts;
+                    int next = (int)(claim & PartMask);
+                    if (work is null || next >= parts) break;
+                    if (Interlocked.CompareExchange(ref _claim, claim + 1, claim) != claim) continue;
+                    ExecutePart(work, next, parts);
+                    Interlocked.Increment(ref _workerParts);
+                }
             }
         }
 
         private sealed class Worker
         {
             public readonly SemaphoreSlim Start = new(0);
-            public readonly int Part;
             public readonly Thread Thread;
 
-            public Worker(WorkerPool pool, int part)
+            public Worker(WorkerPool pool, int index)
             {
-                Part = part;
-                Thread = new Thread(() => pool.WorkerLoop(this)) { IsBackground = true, Name = $"Astmt worker {part}" };
+                Thread = new Thread(() => pool.WorkerLoop(this)) { IsBackground = true, Name = $"Astmt worker {index}" };
             }
         }
     }
+}
+
+/// <summary>Counts of parallel regions run on the worker pool (regions that ran inline on their caller are not counted).</summary>
+/// <param name="Regions">Regions run.</param>
+/// <param name="Parts">Parts of those regions.</param>
+/// <param name="WorkerParts">Parts a worker thread ran (the caller ran the rest).</param>
+/// <param name="CallerWaits">Regions whose caller, having claimed every part it could, waited for a worker to finish one.</param>
+public readonly record struct ParallelRegionCounts(long Regions, long Parts, long WorkerParts, long CallerWaits)
+{
+    /// <summary>The counts accumulated since <paramref name="earlier"/>.</summary>
+    public ParallelRegionCounts Since(ParallelRegionCounts earlier) =>
+        new(Regions - earlier.Regions, Parts - earlier.Parts, WorkerParts - earlier.WorkerParts, CallerWaits - earlier.CallerWaits);
 }

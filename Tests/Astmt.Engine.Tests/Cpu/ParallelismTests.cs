@@ -27,6 +27,48 @@ public class ParallelismTests
     }
 
     [Test]
+    public void BackToBackShortRegionsEachCoverTheirRangeOnce()
+    {
+        // Thousands of regions shorter than a worker's wake-up: workers wake into later regions than the one that woke them,
+        // and must neither claim a part of a region with another region's work nor be waited for.
+        Parallelism.Threads = 2;
+        var hits = new int[64];
+        var state = hits;
+        for (int round = 1; round <= 5000; round++)
+        {
+            Parallelism.For(0, hits.Length, 1, state, static (in int[] h, int s, int e) => { for (int i = s; i < e; i++) Interlocked.Increment(ref h[i]); });
+            if (round % 1000 == 0) Assert.That(hits, Is.All.EqualTo(round), $"after {round} regions");
+        }
+    }
+
+    [Test]
+    public void ForCutsARangeIntoSeveralPartsPerThread()
+    {
+        Parallelism.Threads = 2;
+        var starts = new System.Collections.Concurrent.ConcurrentBag<int>();
+        Parallelism.For(0, 1000, 10, (s, e) => starts.Add(s));
+        Assert.That(starts, Has.Count.EqualTo(8), "two threads, four ranges each, so a late worker leaves the caller less to wait for");
+        Assert.That(starts.Order(), Is.EqualTo(new[] { 0, 125, 250, 375, 500, 625, 750, 875 }));
+    }
+
+    [Test]
+    public void CountsRecordPoolRegionsButNotInlineOnes()
+    {
+        Parallelism.Threads = 2;
+        var before = Parallelism.Counts;
+        int seen = 0;
+        Parallelism.For(0, 1000, 10, (s, e) => Interlocked.Add(ref seen, e - s));
+        Parallelism.Threads = 1;
+        Parallelism.For(0, 1000, 10, (s, e) => Interlocked.Add(ref seen, e - s));
+        var counted = Parallelism.Counts.Since(before);
+        Assert.That(seen, Is.EqualTo(2000));
+        Assert.That(counted.Regions, Is.EqualTo(1));
+        Assert.That(counted.Parts, Is.EqualTo(8));
+        Assert.That(counted.WorkerParts, Is.InRange(0, 8));
+        Assert.That(counted.CallerWaits, Is.InRange(0, 1));
+    }
+
+    [Test]
     public void RunUsesAtMostThreadsPartsAndEachOnce()
     {
         Parallelism.Threads = 3;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Astmt.Bench.Measurement;
 using Astmt.Bench.Report;
+using Astmt.Engine.Cpu;
 using Astmt.Engine.Cuda;
 using Astmt.Engine.Diagnostics;
 using Astmt.Engine.Memory;
@@ -78,6 +79,7 @@ internal static class ModelStepCommand
         var deviceMs = new List<double>();
         int calls = 0;
         long arraysAtTimedStart = 0;
+        var regionsAtTimedStart = default(ParallelRegionCounts);
         var oursCpuMs = new List<double>();
         Action ours = () =>
         {
@@ -85,6 +87,7 @@ internal static class ModelStepCommand
             if (++calls == settings.Warmup + 1)
             {
                 arraysAtTimedStart = BufferPool.ArraysCreated;
+                regionsAtTimedStart = Parallelism.Counts;
                 if (OpProfiler.Enabled) OpProfiler.Reset();
                 device?.Reset();
             }
@@ -119,6 +122,7 @@ internal static class ModelStepCommand
         double rss = ProcessMemory.PeakRssMb();
         if (memoryTrace is not null) Console.WriteLine(memoryTrace.Format());
         long arraysCreated = BufferPool.ArraysCreated - arraysAtTimedStart;
+        var regions = Parallelism.Counts.Since(regionsAtTimedStart);
         Console.WriteLine($"host pool: {BufferPool.CreatedBytes >> 20} MB created, peak rented {BufferPool.PeakRentedBytes >> 20} MB, {BufferPool.ArraysCreated} arrays; " +
             $"{BufferPool.ResidentBytes >> 20} MB resident now, {BufferPool.ReleasedBytes >> 20} MB of idle pages released to the OS in all");
 
@@ -146,6 +150,9 @@ internal static class ModelStepCommand
             Console.WriteLine($"ratio (PyTorch ms / ours): {refResult.Ratio:F2} ({(refResult.Ratio >= 1 ? "we are faster" : "PyTorch is faster")})");
         Console.WriteLine($"ours: buffer pool created {arraysCreated} arrays during the timed steps (0 = steady state), holds {BufferPool.CreatedBytes / 1048576.0:F0} MB " +
             $"({BufferPool.RentedBytes / 1048576.0:F0} MB rented, {BufferPool.PooledBytes / 1048576.0:F0} MB pooled)");
+        if (settings.Device.IsCpu && regions.Regions > 0)
+            Console.WriteLine($"ours: {regions.Regions / (double)settings.Reps:F0} parallel regions per step; workers ran {100.0 * regions.WorkerParts / regions.Parts:F0}% of their parts; " +
+                $"the caller waited for a worker at the end of {100.0 * regions.CallerWaits / regions.Regions:F0}% of them");
         if (workload is MtanWorkload { RentedAfterForwardMb: { } afterForward })
             Console.WriteLine($"ours: {afterForward:F0} MB rented when forward and losses were done (before backward)");
         if (OpProfiler.Enabled) Console.Write(OpProfiler.Format(settings.Reps));
