@@ -82,16 +82,8 @@ internal static unsafe class GemmDriver
     private static void RunSharedB<TK>(in GemmProblem problem, GemmBlocking blocking, int threads) where TK : struct, IMicrokernel
     {
         int kBlocks = (problem.K + blocking.KC - 1) / blocking.KC;
-        int kcStep = (problem.K + kBlocks - 1) / kBlocks;
         int nPad = (problem.N + TK.NR - 1) / TK.NR * TK.NR;
         float* shared = GemmScratch.Shared(problem.K * nPad);
-        var pack = PackBJob<TK>.Cached ??= new PackBJob<TK>();
-        pack.Problem = problem;
-        pack.KBlocks = kBlocks;
-        pack.KcStep = kcStep;
-        pack.NPad = nPad;
-        pack.Dst = shared;
-        Parallelism.Run(pack, threads);
 
         // Row blocks of at least two tiles, about ItemsPerThread per thread.
         int mTiles = (problem.M + TK.MR - 1) / TK.MR;
@@ -103,6 +95,7 @@ internal static unsafe class GemmDriver
         job.Items = new WorkItems((problem.M + rowsPer - 1) / rowsPer, 1, rowsPer, nPad);
         job.Next = 0;
         job.SharedB = shared;
+        job.ResetPackStates(kBlocks * (nPad / TK.NR));
         try { Parallelism.Run(job, Math.Min(threads, job.Items.Count)); }
         finally { job.SharedB = null; }
     }
@@ -125,16 +118,10 @@ internal static unsafe class GemmDriver
         int kBlocks = (problem.K + blocking.KC - 1) / blocking.KC;
         int kcStep = (problem.K + kBlocks - 1) / kBlocks;
         int mPad = (problem.M + TK.MR - 1) / TK.MR * TK.MR;
-        // Each k block gets its own slot with room for the packing's slack, so parallel units never write into each other.
+        // Each k block gets its own slot with room for the packing's slack, so blocks packed concurrently never write into
+        // each other.
         nint blockStride = (nint)mPad * kcStep + GemmPacking.PackSlack;
         float* shared = GemmScratch.Shared((int)(blockStride * kBlocks));
-        var pack = PackAJob<TK>.Cached ??= new PackAJob<TK>();
-        pack.Problem = problem;
-        pack.KBlocks = kBlocks;
-        pack.KcStep = kcStep;
-        pack.BlockStride = blockStride;
-        pack.Dst = shared;
-        Parallelism.Run(pack, Math.Min(threads, kBlocks));
 
         int nTiles = (problem.N + TK.NR - 1) / TK.NR;
         int colsPer = Math.Max(1, (nTiles + threads * ItemsPerThread - 1) / (threads * ItemsPerThread)) * TK.NR;
@@ -145,54 +132,9 @@ internal static unsafe class GemmDriver
         job.Next = 0;
         job.SharedA = shared;
         job.SharedABlockStride = blockStride;
+        job.ResetPackStates(kBlocks);
         try { Parallelism.Run(job, Math.Min(threads, job.Items.Count)); }
         finally { job.SharedA = null; }
-    }
-
-    /// <summary>Packs all of op(A) (every k block) into the shared buffer, one k block per unit.</summary>
-    private sealed class PackAJob<TK> : IParallelWork where TK : struct, IMicrokernel
-    {
-        [ThreadStatic] public static PackAJob<TK>? Cached;
-        public GemmProblem Problem;
-        public int KBlocks, KcStep;
-        public nint BlockStride;
-        public float* Dst;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Execute(int part, int parts)
-        {
-            int kb0 = (int)((long)KBlocks * part / parts), kb1 = (int)((long)KBlocks * (part + 1) / parts);
-            for (int kb = kb0; kb < kb1; kb++)
-            {
-                int p0 = kb * KcStep, kc = Math.Min(KcStep, Problem.K - p0);
-                PackA<TK>(Problem, 0, Problem.M, p0, kc, Dst + kb * BlockStride);
-            }
-        }
-    }
-
-    /// <summary>Packs all of op(B) (every k block, every NR panel) into the shared buffer; parts take contiguous ranges of
-    /// (k block, panel) units.</summary>
-    private sealed class PackBJob<TK> : IParallelWork where TK : struct, IMicrokernel
-    {
-        [ThreadStatic] public static PackBJob<TK>? Cached;
-        public GemmProblem Problem;
-        public int KBlocks, KcStep, NPad;
-        public float* Dst;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Execute(int part, int parts)
-        {
-            int panels = NPad / TK.NR;
-            long units = (long)KBlocks * panels;
-            long u0 = units * part / parts, u1 = units * (part + 1) / parts;
-            for (long u = u0; u < u1; u++)
-            {
-                int kb = (int)(u / panels), panel = (int)(u % panels);
-                int p0 = kb * KcStep, kc = Math.Min(KcStep, Problem.K - p0);
-                int j0 = panel * TK.NR, cols = Math.Min(TK.NR, Problem.N - j0);
-                PackB<TK>(Problem, p0, kc, j0, cols, Dst + (nint)p0 * NPad + (nint)j0 * kc);
-            }
-        }
     }
 
     /// <summary>The parallel region of one call: each part takes work items until none are left.</summary>
@@ -207,6 +149,67 @@ internal static unsafe class GemmDriver
         public float* SharedA;
         public nint SharedABlockStride;
 
+        /// <summary>Per unit of the shared operand (a k block of A, or one NR panel of a k block of B): Unpacked, Packing
+        /// or Packed. Kept between calls, grown on demand.</summary>
+        private int[] _packStates = new int[64];
+        private int _units;
+        private const int Unpacked = 0, Packing = 1, Packed = 2;
+
+        /// <summary>Marks the first <paramref name="units"/> units of the shared operand unpacked.</summary>
+        public void ResetPackStates(int units)
+        {
+            if (_packStates.Length < units) _packStates = new int[Math.Max(units, 2 * _packStates.Length)];
+            Array.Clear(_packStates, 0, units);
+            _units = units;
+        }
+
+        /// <summary>
+        /// Returns once unit <paramref name="unit"/> of the shared operand is packed. The shared operand is packed inside
+        /// the tile region, so a call wakes the worker once: each unit is packed by the first thread that needs it, which
+        /// claims it. A thread that finds its unit claimed by another packs later units meanwhile (so the threads still share
+        /// the packing), and waits only when none is left. A claimed unit is finished without waiting on anything, so this
+        /// cannot deadlock, also when the parts run one after the other on one thread; and who packs a unit does not change
+        /// its bytes, so results stay bit-identical for any thread count.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void EnsurePacked(int unit)
+        {
+            if (Volatile.Read(ref _packStates[unit]) != Packed) EnsurePackedSlow(unit);
+        }
+
+        private void EnsurePackedSlow(int unit)
+        {
+            if (TryPack(unit)) return;
+            for (int u = unit + 1; u < _units && Volatile.Read(ref _packStates[unit]) != Packed; u++) TryPack(u);
+            var spin = new SpinWait();
+            // Packing one unit takes microseconds: spin and yield, never sleep for a millisecond.
+            while (Volatile.Read(ref _packStates[unit]) != Packed) spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        /// <summary>Packs the unit if no thread has claimed it yet; true when this call packed it.</summary>
+        private bool TryPack(int unit)
+        {
+            ref int state = ref _packStates[unit];
+            if (Volatile.Read(ref state) != Unpacked || Interlocked.CompareExchange(ref state, Packing, Unpacked) != Unpacked) return false;
+            try
+            {
+                int kBlocks = (Problem.K + Blocking.KC - 1) / Blocking.KC, kcStep = (Problem.K + kBlocks - 1) / kBlocks;
+                if (SharedA != null)
+                {
+                    int p0 = unit * kcStep;
+                    PackA<TK>(Problem, 0, Problem.M, p0, Math.Min(kcStep, Problem.K - p0), SharedA + unit * SharedABlockStride);
+                }
+                else
+                {
+                    int nPad = (Problem.N + TK.NR - 1) / TK.NR * TK.NR, panels = nPad / TK.NR;
+                    int kb = unit / panels, j0 = unit % panels * TK.NR, p0 = kb * kcStep, kc = Math.Min(kcStep, Problem.K - p0);
+                    PackB<TK>(Problem, p0, kc, j0, Math.Min(TK.NR, Problem.N - j0), SharedB + (nint)p0 * nPad + (nint)j0 * kc);
+                }
+            }
+            finally { Volatile.Write(ref state, Packed); }
+            return true;
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part, int parts)
         {
@@ -217,9 +220,9 @@ internal static unsafe class GemmDriver
                 if (SharedA != null)
                 {
                     int kBlocks = (Problem.K + Blocking.KC - 1) / Blocking.KC;
-                    RunRectPanelWise<TK>(Problem, Blocking, m0, m1, n0, n1, kBlocks, (Problem.K + kBlocks - 1) / kBlocks, SharedA, SharedABlockStride);
+                    RunRectPanelWise<TK>(Problem, Blocking, m0, m1, n0, n1, kBlocks, (Problem.K + kBlocks - 1) / kBlocks, SharedA, SharedABlockStride, this);
                 }
-                else RunRect<TK>(Problem, Blocking, m0, m1, n0, n1, SharedB);
+                else RunRect<TK>(Problem, Blocking, m0, m1, n0, n1, SharedB, SharedB == null ? null : this);
             }
         }
     }
@@ -227,7 +230,8 @@ internal static unsafe class GemmDriver
     /// <summary>The loop nest over C[m0..m1, n0..n1]; m0 and n0 lie on the tile grid. Jitted fully optimised at once:
     /// tiered compilation would otherwise run the first calls (a whole benchmark of small shapes) on unoptimised code.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunRect<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, float* sharedB = null)
+    private static void RunRect<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, float* sharedB = null,
+        Job<TK>? sharedOwner = null)
         where TK : struct, IMicrokernel
     {
         int mr = TK.MR, nr = TK.NR;
@@ -242,7 +246,8 @@ internal static unsafe class GemmDriver
         int mcMax = Math.Min(blocking.MC, (m1 - m0 + mr - 1) / mr * mr);
         int ncMax = Math.Min(blocking.NC, (n1 - n0 + nr - 1) / nr * nr);
         float* bufA = GemmScratch.A(mcMax * kcStep + GemmPacking.PackSlack);
-        // With a shared B (packed once for all threads, see PackAllB) only A is packed here.
+        // With a shared B (packed once for all threads, see RunSharedB) only A is packed here, and each of B's panels by
+        // whichever thread first needs it.
         float* bufB = sharedB == null ? GemmScratch.B(ncMax * kcStep) : null;
         nint nPad = (g.N + nr - 1) / nr * nr;
         float* tile = GemmScratch.Tile(mr * nr);
@@ -270,6 +275,7 @@ internal static unsafe class GemmDriver
                     {
                         int cols = Math.Min(nr, nc - jr);
                         float* pb = packedB + (nint)jr * kc;
+                        sharedOwner?.EnsurePacked(kb * (int)(nPad / nr) + (jc + jr) / nr);
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int rows = Math.Min(mr, mc - ir);
@@ -296,12 +302,13 @@ internal static unsafe class GemmDriver
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRectPanelWise<TK>(in GemmProblem g, GemmBlocking blocking, int m0, int m1, int n0, int n1, int kBlocks, int kcStep,
-        float* sharedA = null, nint sharedABlockStride = 0)
+        float* sharedA = null, nint sharedABlockStride = 0, Job<TK>? sharedOwner = null)
         where TK : struct, IMicrokernel
     {
         int mr = TK.MR, nr = TK.NR;
         int mc = m1 - m0;
-        // With a shared A (packed once for all threads, see RunSharedA; then m0 = 0 and m1 = M) nothing is packed here.
+        // With a shared A (packed once for all threads, see RunSharedA; then m0 = 0 and m1 = M) each k block of A is packed
+        // by whichever thread first needs it.
         float* bufA = sharedA == null ? GemmScratch.A((mc + mr - 1) / mr * mr * kcStep + GemmPacking.PackSlack) : null;
         float* bufB = GemmScratch.B(nr * kcStep);
         float* tile = GemmScratch.Tile(mr * nr);
@@ -317,7 +324,11 @@ internal static unsafe class GemmDriver
                 int p0 = kb * kcStep;
                 int kc = Math.Min(kcStep, g.K - p0);
                 float beta = kb == 0 ? g.Beta : 1f;
-                if (sharedA != null) bufA = sharedA + kb * sharedABlockStride;
+                if (sharedA != null)
+                {
+                    bufA = sharedA + kb * sharedABlockStride;
+                    sharedOwner!.EnsurePacked(kb);
+                }
                 else PackA<TK>(g, m0, mc, p0, kc, bufA);
                 for (int jr = 0; jr < nc; jr += nr)
                 {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Astmt.Engine.Cpu;
 
@@ -141,6 +142,11 @@ internal static unsafe class Im2ColPacking
         int maxRuns = (kc + v.Q - 1) / v.Q + 1;
         Span<int> runs = maxRuns <= 128 ? stackalloc int[RunInts * 128] : new int[RunInts * maxRuns];
         int runCount = SplitIntoRuns(p0, kc, v, runs);
+        if (v.Stride == 1 && Transpose8x8.IsSupported && nr % 8 == 0)
+        {
+            PackColTransposedDirect<TK>(v, kc, j0, nc, bounds, runs, runCount, dst);
+            return;
+        }
         int ldt = (kc + 7) & ~7;
         float* rows8 = GemmScratch.Gather(8 * ldt);
         int taps = v.R * v.S, total = v.Rows;
@@ -170,6 +176,135 @@ internal static unsafe class Im2ColPacking
                     for (int pp = p; pp < kc; pp++) dj[(nint)pp * nr] = t[pp];
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="PackColTransposed{TK}"/> for stride 1, without the gather copy: for eight taps (panel columns) and eight
+    /// output positions of one output row, the eight source rows are stretches of input rows, so the 8×8 block is loaded
+    /// straight from the image and transposed in registers into the panel. A tap whose 8 positions touch the padding (first
+    /// and last chunks of a row, rows of the vertical padding) is read with a masked load that leaves zeros there, and the
+    /// positions of a run past its last whole chunk are packed one by one. The panel holds the same bytes as the gathering
+    /// path (tap offsets are computed once per group of eight taps: three integer divisions per tap and run cost more than
+    /// the copies).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackColTransposedDirect<TK>(in Im2ColView v, int kc, int j0, int nc, Span<int> bounds, Span<int> runs, int runCount,
+        float* dst) where TK : struct, IMicrokernel
+    {
+        int nr = TK.NR, taps = v.R * v.S, total = v.Rows, plane = v.H * v.W;
+        // Per tap of the group: the input row at output column 0 of the run (null in the vertical padding or past the
+        // matrix), and the run offsets [lo, end) whose positions read inside the row.
+        float** rowAt = stackalloc float*[8];
+        int* lo = stackalloc int[8];
+        int* end = stackalloc int[8];
+        // Per tap of the group, fixed over the runs: the offset of its input from (output row 0, output column 0) within an
+        // image, its input row at output row 0 (dh; int.MinValue for columns past the matrix) and its kernel column.
+        nint* tapOffset = stackalloc nint[8];
+        int* tapDh = stackalloc int[8];
+        int* tapS = stackalloc int[8];
+        float* gathered = GemmScratch.Gather(64);
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            float* d = dst + (nint)jr * kc;
+            for (int j8 = 0; j8 < nr; j8 += 8)
+            {
+                int crs0 = j0 + jr + j8;
+                int c = crs0 / taps, r = crs0 % taps / v.S, s = crs0 % v.S;
+                for (int g = 0; g < 8; g++)
+                {
+                    if (jr + j8 + g < nc && crs0 + g < total)
+                    {
+                        int dh = r * v.Dilation - v.Padding, dw = s * v.Dilation - v.Padding;
+                        tapDh[g] = dh;
+                        tapS[g] = s;
+                        tapOffset[g] = (nint)c * plane + (nint)dh * v.W + dw;
+                    }
+                    else tapDh[g] = int.MinValue / 2;
+                    if (++s == v.S) { s = 0; if (++r == v.R) { r = 0; c++; } }
+                }
+                int off = 0;
+                for (int i = 0; i < runCount; i++)
+                {
+                    int oh = runs[RunInts * i], q = runs[RunInts * i + 1], len = runs[RunInts * i + 2];
+                    float* image = v.X + (nint)runs[RunInts * i + 3] * v.ImageStride + (nint)oh * v.W + q;
+                    int groupLo = 0, groupEnd = len;
+                    for (int g = 0; g < 8; g++)
+                    {
+                        int h = oh + tapDh[g];
+                        if ((uint)h >= (uint)v.H)
+                        {
+                            rowAt[g] = null;
+                            lo[g] = len;
+                            end[g] = 0;
+                            groupLo = len;
+                            continue;
+                        }
+                        // Position u of the run reads output column q + u, inside the row for q + u in [qLo, qHi).
+                        int tapColumn = tapS[g];
+                        rowAt[g] = image + tapOffset[g];
+                        lo[g] = Math.Max(0, bounds[2 * tapColumn] - q);
+                        end[g] = Math.Min(len, bounds[2 * tapColumn + 1] - q);
+                        groupLo = Math.Max(groupLo, lo[g]);
+                        groupEnd = Math.Min(groupEnd, end[g]);
+                    }
+                    float* dr = d + (nint)off * nr + j8;
+                    int u = 0;
+                    for (; u + 8 <= len; u += 8)
+                    {
+                        float* block = dr + (nint)u * nr;
+                        if (u >= groupLo && u + 8 <= groupEnd)
+                        {
+                            Transpose8x8.Run(rowAt[0] + u, rowAt[1] + u, rowAt[2] + u, rowAt[3] + u,
+                                rowAt[4] + u, rowAt[5] + u, rowAt[6] + u, rowAt[7] + u, block, nr);
+                            continue;
+                        }
+                        var at = Vector256.Create(u) + Lanes;
+                        Transpose8x8.TransposeAndStore(ChunkOfTap(rowAt[0], u, lo[0], end[0], at), ChunkOfTap(rowAt[1], u, lo[1], end[1], at),
+                            ChunkOfTap(rowAt[2], u, lo[2], end[2], at), ChunkOfTap(rowAt[3], u, lo[3], end[3], at),
+                            ChunkOfTap(rowAt[4], u, lo[4], end[4], at), ChunkOfTap(rowAt[5], u, lo[5], end[5], at),
+                            ChunkOfTap(rowAt[6], u, lo[6], end[6], at), ChunkOfTap(rowAt[7], u, lo[7], end[7], at), block, nr);
+                    }
+                    if (u < len)
+                    {
+                        int n = len - u;
+                        for (int g = 0; g < 8; g++)
+                        {
+                            float* t = gathered + 8 * g;
+                            GatherChunk(rowAt[g], u, n, lo[g], end[g], t);
+                            float* dj = dr + g;
+                            for (int k = 0; k < n; k++) dj[(nint)(u + k) * nr] = t[k];
+                        }
+                    }
+                    off += len;
+                }
+            }
+        }
+    }
+
+    /// <summary>Lane indices 0..7.</summary>
+    private static readonly Vector256<int> Lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+
+    /// <summary>row[u..u+8] with zeros at the run offsets outside [lo, end) (everywhere when row is null); <paramref name="at"/>
+    /// holds u..u+7. The masked load does not touch the elements it leaves out, which may lie outside the image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ChunkOfTap(float* row, int u, int lo, int end, Vector256<int> at)
+    {
+        if (row == null || u + 8 <= lo || u >= end) return Vector256<float>.Zero;
+        if (u >= lo && u + 8 <= end) return Avx.LoadVector256(row + u);
+        var inside = Vector256.GreaterThanOrEqual(at, Vector256.Create(lo)) & Vector256.LessThan(at, Vector256.Create(end));
+        return Avx.MaskLoad(row + u, inside.AsSingle());
+    }
+
+    /// <summary>t[i] = row[u + i] for run offsets u + i inside [lo, end), zero elsewhere (everywhere when row is null);
+    /// i in [0, n).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherChunk(float* row, int u, int n, int lo, int end, float* t)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            int k = u + i;
+            t[i] = row != null && k >= lo && k < end ? row[k] : 0f;
         }
     }
 

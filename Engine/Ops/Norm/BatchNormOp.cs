@@ -41,11 +41,26 @@ public static partial class F
         // training step that updates them in place does not change this step's backward).
         var mean = Tensor.NewOutput([channels], x.DType, x.Device);
         var invstd = Tensor.NewOutput([channels], x.DType, x.Device);
+        var y = Tensor.NewOutput((int[])x.Shape.Clone(), x.DType, x.Device);
+        // Training on the CPU computes the statistics and y per channel while it is in cache, so x is read from memory once.
+        bool fused = training && x.Device.IsCpu;
         // A temporary of the op (disposed at once), allocated as op outputs are: while a step is recorded it is step-owned, so it
         // does not count towards the unowned bytes after which the pool induces a collection.
         using (var variance = Tensor.NewOutput([channels], x.DType, x.Device))
         {
-            if (training)
+            if (fused)
+            {
+                if (x.DType == DType.Float32)
+                    BatchNormKernels.StatisticsAndNormalize(xd.HostArray<float>(), xd.Offset, y.HostArray<float>(), batch, channels, hw, eps,
+                        mean.HostArray<float>(), variance.HostArray<float>(), invstd.HostArray<float>(), wd?.HostArray<float>(), wd?.Offset ?? 0,
+                        bd?.HostArray<float>(), bd?.Offset ?? 0, relu);
+                else
+                    BatchNormKernels.StatisticsAndNormalize(xd.HostArray<double>(), xd.Offset, y.HostArray<double>(), batch, channels, hw, eps,
+                        mean.HostArray<double>(), variance.HostArray<double>(), invstd.HostArray<double>(), wd?.HostArray<double>(), wd?.Offset ?? 0,
+                        bd?.HostArray<double>(), bd?.Offset ?? 0, relu);
+                if (runningMean != null) UpdateRunning(op, mean, variance, runningMean, runningVar!, momentum, (double)batch * hw);
+            }
+            else if (training)
             {
                 if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormStatistics(xd, mean, variance);
                 else if (x.DType == DType.Float32) BatchNormKernels.Statistics(xd.HostArray<float>(), xd.Offset, batch, channels, hw, mean.HostArray<float>(), variance.HostArray<float>());
@@ -57,17 +72,19 @@ public static partial class F
                 mean.CopyFrom(runningMean!);
                 variance.CopyFrom(runningVar!);
             }
-            InvStdKernel(variance, eps, invstd);
+            if (!fused) InvStdKernel(variance, eps, invstd);
         }
 
-        var y = Tensor.NewOutput((int[])x.Shape.Clone(), x.DType, x.Device);
-        if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormForward(xd, wd, bd, mean, invstd, y, relu);
-        else if (x.DType == DType.Float32)
-            BatchNormKernels.Normalize(xd.HostArray<float>(), xd.Offset, y.HostArray<float>(), batch, channels, hw, mean.HostArray<float>(), invstd.HostArray<float>(),
-                wd?.HostArray<float>(), wd?.Offset ?? 0, bd?.HostArray<float>(), bd?.Offset ?? 0, relu);
-        else
-            BatchNormKernels.Normalize(xd.HostArray<double>(), xd.Offset, y.HostArray<double>(), batch, channels, hw, mean.HostArray<double>(), invstd.HostArray<double>(),
-                wd?.HostArray<double>(), wd?.Offset ?? 0, bd?.HostArray<double>(), bd?.Offset ?? 0, relu);
+        if (!fused)
+        {
+            if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormForward(xd, wd, bd, mean, invstd, y, relu);
+            else if (x.DType == DType.Float32)
+                BatchNormKernels.Normalize(xd.HostArray<float>(), xd.Offset, y.HostArray<float>(), batch, channels, hw, mean.HostArray<float>(), invstd.HostArray<float>(),
+                    wd?.HostArray<float>(), wd?.Offset ?? 0, bd?.HostArray<float>(), bd?.Offset ?? 0, relu);
+            else
+                BatchNormKernels.Normalize(xd.HostArray<double>(), xd.Offset, y.HostArray<double>(), batch, channels, hw, mean.HostArray<double>(), invstd.HostArray<double>(),
+                    wd?.HostArray<double>(), wd?.Offset ?? 0, bd?.HostArray<double>(), bd?.Offset ?? 0, relu);
+        }
 
         if (Autograd.Autograd.IsRecording(x, weight, bias))
             return Autograd.Autograd.Record(y, new BatchNormBackward(op, x, weight, bias, mean, invstd, relu ? y : null, training, eps));
@@ -169,7 +186,7 @@ public static partial class F
     private sealed class BatchNormBackward(string op, Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invstd, Tensor? y, bool training, double eps)
         : Node(op, x, weight, bias)
     {
-        private Tensor? _x = x, _weight = weight, _mean = mean, _invstd = invstd, _y = y;
+        private Tensor? _x = x, _weight = weight, _bias = bias, _mean = mean, _invstd = invstd, _y = y;
 
         public override Tensor?[] Backward(Tensor gy) =>
             GradMode.Enabled ? Differentiable(gy) : Fused(gy);
@@ -183,16 +200,18 @@ public static partial class F
             Tensor? gw = NeedsGrad(1) ? Tensor.NewOutput([channels], x.DType, x.Device) : null;
             Tensor? gb = NeedsGrad(2) ? Tensor.NewOutput([channels], x.DType, x.Device) : null;
             Tensor xd = Dense(x), gyd = Dense(gy);
-            Tensor? wd = _weight == null ? null : Dense(_weight);
+            Tensor? wd = _weight == null ? null : Dense(_weight), bd = _bias == null ? null : Dense(_bias);
+            // On the CPU the ReLU mask is recomputed from x (the forward's own float expression) rather than read from y.
+            bool relu = _y != null;
             if (!x.Device.IsCpu) DeviceOps.For(x).BatchNormBackward(xd, _y, gyd, wd, _mean!, _invstd!, training, gx, gw, gb);
             else if (x.DType == DType.Float32)
-                BatchNormKernels.Backward(xd.HostArray<float>(), xd.Offset, _y == null ? null : Dense(_y).HostArray<float>(), gyd.HostArray<float>(), gyd.Offset,
+                BatchNormKernels.Backward(xd.HostArray<float>(), xd.Offset, null, gyd.HostArray<float>(), gyd.Offset,
                     batch, channels, hw, _mean!.HostArray<float>(), _invstd!.HostArray<float>(), wd?.HostArray<float>(), wd?.Offset ?? 0, training,
-                    gx?.HostArray<float>(), gw?.HostArray<float>(), gb?.HostArray<float>());
+                    gx?.HostArray<float>(), gw?.HostArray<float>(), gb?.HostArray<float>(), relu, bd?.HostArray<float>(), bd?.Offset ?? 0);
             else
-                BatchNormKernels.Backward(xd.HostArray<double>(), xd.Offset, _y == null ? null : Dense(_y).HostArray<double>(), gyd.HostArray<double>(), gyd.Offset,
+                BatchNormKernels.Backward(xd.HostArray<double>(), xd.Offset, null, gyd.HostArray<double>(), gyd.Offset,
                     batch, channels, hw, _mean!.HostArray<double>(), _invstd!.HostArray<double>(), wd?.HostArray<double>(), wd?.Offset ?? 0, training,
-                    gx?.HostArray<double>(), gw?.HostArray<double>(), gb?.HostArray<double>());
+                    gx?.HostArray<double>(), gw?.HostArray<double>(), gb?.HostArray<double>(), relu, bd?.HostArray<double>(), bd?.Offset ?? 0);
             return [gx, gw, gb];
         }
 
@@ -228,6 +247,6 @@ public static partial class F
             return [gx, gw, gb];
         }
 
-        protected override void ReleaseSaved() { _x = null; _weight = null; _mean = null; _invstd = null; _y = null; }
+        protected override void ReleaseSaved() { _x = null; _weight = null; _bias = null; _mean = null; _invstd = null; _y = null; }
     }
 }

@@ -117,7 +117,10 @@ public class GemmTests
     {
         Gemm.Kernel = kernel;
         var rng = new Random(21);
-        foreach (var (m, n, k, ta, tb) in new[] { (203, 301, 257, Transpose.No, Transpose.No), (64, 777, 100, Transpose.Yes, Transpose.No), (517, 48, 300, Transpose.No, Transpose.Yes) })
+        // The last two pack a shared A (short, wide) and a shared B (tall, narrow) over several k blocks, each unit packed
+        // by whichever thread first needs it.
+        foreach (var (m, n, k, ta, tb) in new[] { (203, 301, 257, Transpose.No, Transpose.No), (64, 777, 100, Transpose.Yes, Transpose.No), (517, 48, 300, Transpose.No, Transpose.Yes),
+            (40, 900, 700, Transpose.No, Transpose.No), (600, 40, 700, Transpose.No, Transpose.Yes) })
         {
             int lda = ta == Transpose.No ? k : m, ldb = tb == Transpose.No ? n : k;
             var a = RandomFloats(rng, m * k);

@@ -176,6 +176,76 @@ public class Im2ColPackingTests
 
     private static IEnumerable<GemmKernel> ThreadKernels() => Gemm.SupportedKernels();
 
+    private static IEnumerable<TestCaseData> TransposedPanelCases()
+    {
+        // Shapes whose output rows are whole 8-position chunks (the direct 8×8 path), rows with a tail, maps narrower than a
+        // chunk, dilation, an even kernel and two images side by side; k ranges that start mid-row and end mid-chunk.
+        Shape[] shapes =
+        [
+            new(5, 9, 16, 3, 3, 1, 1, 1, 1),
+            new(3, 7, 21, 3, 3, 1, 1, 1, 1),
+            new(4, 6, 5, 3, 3, 1, 1, 1, 1),
+            new(3, 12, 24, 3, 3, 1, 2, 2, 1),
+            new(2, 8, 17, 2, 3, 1, 0, 1, 1),
+            new(6, 10, 8, 1, 1, 1, 0, 1, 1),
+        ];
+        foreach (var kernel in Gemm.SupportedKernels())
+            foreach (var shape in shapes)
+                foreach (int images in new[] { 1, 2 })
+                    yield return new TestCaseData(kernel, shape, images).SetArgDisplayNames(kernel.ToString(), shape.ToString(), $"{images} image(s)");
+    }
+
+    /// <summary>The backward-weight panels hold exactly the elements of colᵀ (copies, so bit-exact), zeros past the last
+    /// column, for k blocks and column ranges that start anywhere.</summary>
+    [TestCaseSource(nameof(TransposedPanelCases))]
+    public unsafe void TransposedPanelsHoldTheColumnMatrixExactly(GemmKernel kernel, Shape s, int images)
+    {
+        int rows = s.C * s.R * s.S, pq = s.P * s.Q, gap = 5, imageStride = s.C * s.H * s.W + gap;
+        var rng = new Random(Seed(s) + images);
+        var x = RandomFloats(rng, images * imageStride);
+        var cols = new double[images][];
+        for (int i = 0; i < images; i++) cols[i] = Col64(s, x.AsSpan(i * imageStride, s.C * s.H * s.W).ToArray());
+        var view = View(s);
+        view.Images = images;
+        view.ImageStride = imageStride;
+        int positions = images * pq;
+        (int P0, int Kc, int J0, int Nc)[] ranges =
+        [
+            (0, positions, 0, rows),
+            (Math.Min(3, positions - 1), Math.Min(29, positions - Math.Min(3, positions - 1)), 1, Math.Max(1, rows - 2)),
+            (positions / 2, positions - positions / 2, rows / 3, rows - rows / 3),
+        ];
+        foreach (var (p0, kc, j0, nc) in ranges)
+        {
+            int nr = kernel switch { GemmKernel.Avx512 => Microkernel512.NR, GemmKernel.Avx2 => Microkernel256.NR, _ => Microkernel128.NR };
+            int panels = (nc + nr - 1) / nr;
+            var packed = Filled(panels * nr * kc + 64, float.NaN);
+            fixed (float* px = x)
+            fixed (float* pd = packed)
+            {
+                view.X = px;
+                switch (kernel)
+                {
+                    case GemmKernel.Avx512: Im2ColPacking.PackColTransposed<Microkernel512>(view, p0, kc, j0, nc, pd); break;
+                    case GemmKernel.Avx2: Im2ColPacking.PackColTransposed<Microkernel256>(view, p0, kc, j0, nc, pd); break;
+                    default: Im2ColPacking.PackColTransposed<Microkernel128>(view, p0, kc, j0, nc, pd); break;
+                }
+            }
+            for (int t = 0; t < panels; t++)
+                for (int kk = 0; kk < kc; kk++)
+                    for (int j = 0; j < nr; j++)
+                    {
+                        int column = t * nr + j, position = p0 + kk;
+                        double expected = column < nc && j0 + column < rows
+                            ? cols[position / pq][(j0 + column) * pq + position % pq] : 0.0;
+                        float actual = packed[(t * kc + kk) * nr + j];
+                        Assert.That(actual, Is.EqualTo((float)expected),
+                            $"{kernel} {s} images {images} range ({p0},{kc},{j0},{nc}): panel {t}, k {kk}, column {j}");
+                    }
+        }
+    }
+
+
     [Test]
     public void ShortImageFailsClearly()
     {

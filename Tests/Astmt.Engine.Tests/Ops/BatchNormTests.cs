@@ -136,6 +136,80 @@ public class BatchNormTests
         for (int i = 0; i < 3; i++) Numeric.AssertClose(g64[i], g32[i], i == 0 ? 2e-5 : 2e-4, 1e-4, $"float32 {names[i]} gradient");
     }
 
+    /// <summary>The CPU training forward computes statistics, invstd and y per channel in one pass; it must give exactly what
+    /// the statistics kernel, the op's 1/√(var + eps) and the normalisation kernel give one after the other.</summary>
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    [TestCase(true, false)]
+    public void OnePassTrainingForwardEqualsStatisticsThenNormalize(bool relu, bool affine)
+    {
+        const int batch = 3, channels = 4, hw = 517;
+        const double eps = 1e-5;
+        var rng = new Random(28);
+        var x = new float[batch * channels * hw];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 3 - 1);
+        float[]? weight = affine ? [0.5f, -1.25f, 2f, 0.7f] : null, bias = affine ? [0.1f, 0.2f, -0.3f, 0f] : null;
+
+        float[] mean = new float[channels], variance = new float[channels], invstd = new float[channels], y = new float[x.Length];
+        BatchNormKernels.Statistics(x, 0, batch, channels, hw, mean, variance);
+        for (int c = 0; c < channels; c++) invstd[c] = (float)(1 / Math.Sqrt(variance[c] + eps));
+        BatchNormKernels.Normalize(x, 0, y, batch, channels, hw, mean, invstd, weight, 0, bias, 0, relu);
+
+        float[] mean1 = new float[channels], variance1 = new float[channels], invstd1 = new float[channels], y1 = new float[x.Length];
+        BatchNormKernels.StatisticsAndNormalize(x, 0, y1, batch, channels, hw, eps, mean1, variance1, invstd1, weight, 0, bias, 0, relu);
+
+        Assert.That(mean1, Is.EqualTo(mean), "mean");
+        Assert.That(variance1, Is.EqualTo(variance), "variance");
+        Assert.That(invstd1, Is.EqualTo(invstd), "invstd");
+        Assert.That(y1, Is.EqualTo(y), "y");
+    }
+
+    /// <summary>The CPU backward of BN+ReLU recomputes the ReLU mask from x instead of reading y. It must be the very same
+    /// mask: gradients bit-identical to the backward that reads y > 0 from the forward's output, also for inputs whose
+    /// pre-activation is exactly zero or one ulp either side of it, in the vector body and in the tails (hw = 1037).</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void ReluMaskRecomputedFromTheInputIsTheForwardsMask(bool training)
+    {
+        const int batch = 2, channels = 3, hw = 1037;
+        var rng = new Random(27);
+        float[] mean = [0.5f, -0.25f, 0.1f], invstd = [2f, 4f, 1.37f], weight = [1f, 0.5f, -0.8f], bias = [-1f, 0.5f, 0.3f];
+        var x = new float[batch * channels * hw];
+        for (int b = 0; b < batch; b++)
+            for (int c = 0; c < channels; c++)
+            {
+                float scale = invstd[c] * weight[c], shift = bias[c] - mean[c] * scale;
+                // Where x·scale + shift is exactly zero for the first two channels (scale and shift are powers of two).
+                float zeroAt = -shift / scale;
+                for (int i = 0; i < hw; i++)
+                {
+                    int at = (b * channels + c) * hw + i;
+                    x[at] = (i % 4) switch
+                    {
+                        0 => zeroAt,
+                        1 => MathF.BitIncrement(zeroAt),
+                        2 => MathF.BitDecrement(zeroAt),
+                        _ => (float)(rng.NextDouble() * 4 - 2),
+                    };
+                }
+            }
+        var gy = new float[x.Length];
+        for (int i = 0; i < gy.Length; i++) gy[i] = (float)(rng.NextDouble() * 2 - 1);
+        var y = new float[x.Length];
+        BatchNormKernels.Normalize(x, 0, y, batch, channels, hw, mean, invstd, weight, 0, bias, 0, relu: true);
+        Assert.That(y.Count(v => v == 0f), Is.GreaterThan(x.Length / 4), "the inputs straddle the ReLU's kink");
+
+        float[] gxRead = new float[x.Length], gwRead = new float[channels], gbRead = new float[channels];
+        float[] gxRecomputed = new float[x.Length], gwRecomputed = new float[channels], gbRecomputed = new float[channels];
+        BatchNormKernels.Backward(x, 0, y, gy, 0, batch, channels, hw, mean, invstd, weight, 0, training, gxRead, gwRead, gbRead);
+        BatchNormKernels.Backward(x, 0, null, gy, 0, batch, channels, hw, mean, invstd, weight, 0, training, gxRecomputed, gwRecomputed, gbRecomputed,
+            reluFromInput: true, bias: bias);
+
+        Assert.That(gxRecomputed, Is.EqualTo(gxRead), "input gradient");
+        Assert.That(gwRecomputed, Is.EqualTo(gwRead), "weight gradient");
+        Assert.That(gbRecomputed, Is.EqualTo(gbRead), "bias gradient");
+    }
+
     [Test]
     public void ResultsDoNotDependOnThreadCount()
     {
