@@ -813,13 +813,6 @@ internal static unsafe class Conv2dWinograd
         public static float* V(int floats) => Get(ref _v, floats);
         public static float* M(int floats) => Get(ref _m, floats);
 
-        private static float* Get(ref float[]? buffer, int floats)
-        {
-            const int alignFloats = 16;
-            if (buffer is null || buffer.Length < floats + alignFloats)
-                buffer = GC.AllocateUninitializedArray<float>(Math.Max(floats, 1024) + alignFloats, pinned: true);
-            fixed (float* p = buffer)
-                return (float*)(((nint)p + 63) & ~(nint)63);
-        }
+        private static float* Get(ref float[]? buffer, int floats) => GemmScratch.Aligned(ref buffer, floats);
     }
 }
