@@ -37,14 +37,7 @@ public class Im2ColPackingTests : GemmSettingsFixture
         new(6, 9, 11, 3, 3, 2, 2, 2, 13),   // stride and dilation together
     ];
 
-
-    private static IEnumerable<TestCaseData> Cases()
-    {
-        foreach (var kernel in Gemm.SupportedKernels())
-            foreach (var shape in Shapes)
-                foreach (bool small in new[] { false, true })
-                    yield return new TestCaseData(kernel, shape, small).SetArgDisplayNames(kernel.ToString(), shape.ToString(), small ? "small blocks" : "default blocks");
-    }
+    private static IEnumerable<TestCaseData> Cases() => KernelShapeBlockCases(Shapes);
 
     [TestCaseSource(nameof(Cases))]
     public void ForwardFormMatchesFloat64Product(GemmKernel kernel, Shape s, bool smallBlocks)

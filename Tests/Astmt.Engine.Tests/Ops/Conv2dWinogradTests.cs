@@ -46,13 +46,7 @@ public class Conv2dWinogradTests : GemmSettingsFixture
         new(2, 9, 3, 37, 11, 0),    // one tile row per image, P odd (1)
     ];
 
-    private static IEnumerable<TestCaseData> Cases()
-    {
-        foreach (var kernel in Gemm.SupportedKernels())
-        foreach (var shape in Shapes)
-        foreach (bool small in new[] { false, true })
-            yield return new TestCaseData(kernel, shape, small).SetArgDisplayNames(kernel.ToString(), shape.ToString(), small ? "small blocks" : "default blocks");
-    }
+    private static IEnumerable<TestCaseData> Cases() => KernelShapeBlockCases(Shapes);
 
     [TestCaseSource(nameof(Cases))]
     public void ForwardMatchesFloat64Loops(GemmKernel kernel, Shape s, bool smallBlocks)

@@ -19,6 +19,16 @@ public abstract class GemmSettingsFixture
         _savedThreads = Parallelism.Threads;
     }
 
+    /// <summary>Every supported microkernel × every shape × default or small (forced) blocks, as (kernel, shape, small)
+    /// test cases named after all three.</summary>
+    protected static IEnumerable<TestCaseData> KernelShapeBlockCases<TShape>(IEnumerable<TShape> shapes) where TShape : notnull
+    {
+        foreach (var kernel in Gemm.SupportedKernels())
+        foreach (var shape in shapes)
+        foreach (bool small in new[] { false, true })
+            yield return new TestCaseData(kernel, shape, small).SetArgDisplayNames(kernel.ToString(), shape.ToString()!, small ? "small blocks" : "default blocks");
+    }
+
     [TearDown]
     public void RestoreGemmSettings()
     {
