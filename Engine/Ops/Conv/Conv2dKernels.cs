@@ -9,7 +9,7 @@ namespace Astmt.Engine.Ops;
 
 /// <summary>
 /// CPU convolution as GEMM, one image at a time. Pointwise convolutions (1x1, stride 1, no padding) multiply the image directly.
-/// In float32, 3x3 stride-1 forward and backward-data passes with enough channels and tiles use Winograd F(2x2,3x3)
+/// In float32, 3x3 stride-1 forward, backward-data and backward-weight passes with enough channels and tiles use Winograd F(2x2,3x3)
 /// (<see cref="Conv2dWinograd"/>); the forward and backward-weight passes of the others, and backward-data at stride 1, are implicit GEMMs
 /// (<see cref="Conv2dImplicit"/>): the im2col matrix is packed panel by panel straight from the image and never written
 /// out. Strided backward-data, and every float64 pass, unfold (or fold) a band of output rows at a time through an im2col matrix [C·R·S, rows·Q] rented from
@@ -203,6 +203,11 @@ internal static class Conv2dKernels
             int taps = g.R * g.S, tap = taps / 2;
             for (int i = 0; i < g.K * g.C; i++) dst[i * taps + tap] = centre[i];
             BufferPool.Return(centre);
+            return;
+        }
+        if (typeof(T) == typeof(float) && Conv2dWinograd.UseForBackwardWeight(g))
+        {
+            Conv2dWinograd.BackwardWeight(g, Unsafe.As<float[]>(x), xOff, Unsafe.As<float[]>(gy), gyOff, MemoryMarshal.Cast<T, float>(dst));
             return;
         }
         if (typeof(T) == typeof(float))

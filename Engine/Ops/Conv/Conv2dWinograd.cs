@@ -27,7 +27,7 @@ namespace Astmt.Engine.Ops;
 /// exact in float32; the rounding error is that of the sums, a small multiple of a direct convolution's.
 /// </para>
 /// </summary>
-internal static unsafe class Conv2dWinograd
+internal static unsafe partial class Conv2dWinograd
 {
     /// <summary>Whether the dispatch in <see cref="Conv2dKernels"/> uses this path (environment <c>ASTMT_CONV_WINOGRAD=0</c>
     /// turns it off, for A/B measurement).</summary>
@@ -785,15 +785,15 @@ internal static unsafe class Conv2dWinograd
         return strip;
     }
 
-    private static bool FromEnvironment()
+    private static bool FromEnvironment(string variable = "ASTMT_CONV_WINOGRAD")
     {
-        string? text = Environment.GetEnvironmentVariable("ASTMT_CONV_WINOGRAD");
+        string? text = Environment.GetEnvironmentVariable(variable);
         if (string.IsNullOrWhiteSpace(text)) return true;
         return text.Trim() switch
         {
             "1" or "on" or "true" => true,
             "0" or "off" or "false" => false,
-            _ => throw new InvalidOperationException($"ASTMT_CONV_WINOGRAD must be 0 or 1 (or on/off, true/false), got '{text}'."),
+            _ => throw new InvalidOperationException($"{variable} must be 0 or 1 (or on/off, true/false), got '{text}'."),
         };
     }
 
@@ -812,6 +812,23 @@ internal static unsafe class Conv2dWinograd
 
         public static float* V(int floats) => Get(ref _v, floats);
         public static float* M(int floats) => Get(ref _m, floats);
+
+        [ThreadStatic] private static float[]? _weightGradV;
+        [ThreadStatic] private static float[]? _weightGradDy;
+        [ThreadStatic] private static float[]? _weightGradM;
+        [ThreadStatic] private static float[]? _strips;
+
+        /// <summary>The transformed input of one block of tiles for backward-weight (calling thread).</summary>
+        public static float* WeightGradV(int floats) => Get(ref _weightGradV, floats);
+
+        /// <summary>The transformed output gradient of one block of tiles for backward-weight (calling thread).</summary>
+        public static float* WeightGradDy(int floats) => Get(ref _weightGradDy, floats);
+
+        /// <summary>The sixteen [K, C] sums of backward-weight (calling thread).</summary>
+        public static float* WeightGradM(int floats) => Get(ref _weightGradM, floats);
+
+        /// <summary>Zero-padded row strips of the backward-weight transforms (each thread).</summary>
+        public static float* Strips(int floats) => Get(ref _strips, floats);
 
         private static float* Get(ref float[]? buffer, int floats) => GemmScratch.Aligned(ref buffer, floats);
     }

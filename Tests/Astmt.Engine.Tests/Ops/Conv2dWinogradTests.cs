@@ -27,6 +27,7 @@ public class Conv2dWinogradTests : GemmSettingsFixture
         Conv2dWinograd.PortableTransforms = false;
         Conv2dWinograd.MinChannels = 16;
         Conv2dWinograd.MinTiles = 64;
+        Conv2dWinograd.BackwardWeightEnabled = true;
     }
 
     /// <summary>Batch, input channels C, height, width, output channels K, padding.</summary>
@@ -85,6 +86,29 @@ public class Conv2dWinogradTests : GemmSettingsFixture
         Numeric.AssertClose(expected, ToDouble(gx.AsSpan(2)), Tolerance(s.K), 1e-5, $"winograd backward-data {s} on {kernel}");
     }
 
+    [TestCaseSource(nameof(Cases))]
+    public void BackwardWeightMatchesFloat64Loops(GemmKernel kernel, Shape s, bool smallBlocks)
+    {
+        Use(kernel, smallBlocks);
+        var rng = new Random(53 + s.H * 7 + s.W);
+        var c = Config(s);
+        var g = Conv2dGeometry.Create("test", s.B, s.C, s.H, s.W, s.K, 3, 3, 1, s.Padding, 1, s.ToString());
+        var x = RandomFloats(rng, s.B * s.C * s.H * s.W);
+        var gy = RandomFloats(rng, s.B * s.K * g.P * g.Q);
+        var expected = ReferenceWeightGrad(c, g.P, g.Q, ToDouble(x), ToDouble(gy));
+        var xs = new float[x.Length + 3];
+        x.CopyTo(xs, 3);
+        var gys = new float[gy.Length + 1];
+        gy.CopyTo(gys, 1);
+        // A NaN-filled output with an offset: the path must overwrite every element and nothing past it.
+        var gw = new float[expected.Length + 4];
+        Array.Fill(gw, float.NaN);
+        Conv2dWinograd.BackwardWeight(g, xs, 3, gys, 1, gw.AsSpan(2, expected.Length));
+        Assert.That(float.IsNaN(gw[0]) && float.IsNaN(gw[1]) && float.IsNaN(gw[^1]) && float.IsNaN(gw[^2]), Is.True, "writes outside gw");
+        Numeric.AssertClose(expected, ToDouble(gw.AsSpan(2, expected.Length)), WeightTolerance(s.B * g.P * g.Q), 1e-5,
+            $"winograd backward-weight {s} on {kernel}");
+    }
+
     [TestCaseSource(nameof(PortableCases))]
     public void PortableTransformsGiveTheSameBits(Shape s)
     {
@@ -98,15 +122,18 @@ public class Conv2dWinogradTests : GemmSettingsFixture
         {
             var y = new float[s.B * s.K * g.P * g.Q];
             var gx = new float[x.Length];
+            var gw = new float[w.Length];
             Conv2dWinograd.Forward(g, x, 0, w, y, 0);
             Conv2dWinograd.BackwardData(g, gy, 0, w, gx, 0);
-            return [y, gx];
+            Conv2dWinograd.BackwardWeight(g, x, 0, gy, 0, gw);
+            return [y, gx, gw];
         }
         var vector = Run();
         Conv2dWinograd.PortableTransforms = true;
         var portable = Run();
         Assert.That(portable[0], Is.EqualTo(vector[0]), "forward");
         Assert.That(portable[1], Is.EqualTo(vector[1]), "backward-data");
+        Assert.That(portable[2], Is.EqualTo(vector[2]), "backward-weight");
         var expected = ConvTests.Reference(Config(s), ToDouble(x), ToDouble(w), null, out _, out _);
         Numeric.AssertClose(expected, ToDouble(portable[0]), Tolerance(s.C), 1e-5, "portable forward");
     }
@@ -126,12 +153,15 @@ public class Conv2dWinogradTests : GemmSettingsFixture
         var b = Numeric.RandomFloat(rng, c.K);
         var expected = ConvTests.Reference(c, x.ToDoubleArray(), w.ToDoubleArray(), b.ToDoubleArray(), out int p, out int q);
         var gy = Numeric.RandomFloat(rng, c.B, c.K, p, q);
-        var gxExpected = ReferenceInputGrad(c, p, q, gy.ToDoubleArray(), w.ToDoubleArray());
+        ConvTests.ReferenceBackward(c, x.ToDoubleArray(), w.ToDoubleArray(), gy.ToDoubleArray(), p, q, out var gxExpected, out var gwExpected);
         x.RequiresGrad = true;
+        w.RequiresGrad = true;
         var y = F.Conv2d(x, w, b, 1, 1);
         Numeric.AssertClose(expected, y.ToDoubleArray(), Tolerance(c.C), 1e-5, "dispatched forward");
         F.Sum(F.Mul(y, gy)).Backward();
         Numeric.AssertClose(gxExpected, x.Grad!.ToDoubleArray(), Tolerance(c.K), 1e-5, "dispatched input gradient");
+        Assert.That(Conv2dWinograd.UseForBackwardWeight(Conv2dGeometry.Create("test", c.B, c.C, c.H, c.W, c.K, 3, 3, 1, 1, 1, "dispatch")), Is.True);
+        Numeric.AssertClose(gwExpected, w.Grad!.ToDoubleArray(), WeightTolerance(c.B * p * q), 1e-5, "dispatched weight gradient");
     }
 
     // Two blocks of tiles (U transformed before the items) and many small ones; one block (U transformed inside the
@@ -149,7 +179,8 @@ public class Conv2dWinogradTests : GemmSettingsFixture
         var w = Numeric.RandomFloat(rng, 70, 19, 3, 3);
         var gy = Numeric.RandomFloat(rng, batch, 70, height, width);
         ThreadCount.AssertSameOnOneAndTwoThreads(() =>
-            [F.Conv2d(x, w, null, 1, 1).ToDoubleArray(), F.Conv2dInputGrad(gy, w, height, width, 1, 1).ToDoubleArray()]);
+            [F.Conv2d(x, w, null, 1, 1).ToDoubleArray(), F.Conv2dInputGrad(gy, w, height, width, 1, 1).ToDoubleArray(),
+             F.Conv2dWeightGrad(x, gy, 3, 3, 1, 1).ToDoubleArray()]);
     }
 
     [Test]
@@ -180,6 +211,11 @@ public class Conv2dWinogradTests : GemmSettingsFixture
 
     private static double Tolerance(int depth) => 4e-6 * Math.Sqrt(9.0 * depth);
 
+    /// <summary>The weight gradient sums one product per output position (B·P·Q of them, standard deviation √(B·P·Q)); the
+    /// transforms add sums of up to 16 inputs and 4 output gradients before the products and of 16 sums after them, as the
+    /// forward transforms do around their depth sum. Same form and margin as <see cref="Tolerance"/>, with the positions as depth.</summary>
+    private static double WeightTolerance(int positions) => 4e-6 * Math.Sqrt(9.0 * positions);
+
     private static ConvTests.Config Config(Shape s) => new(s.B, s.C, s.H, s.W, s.K, 3, 3, 1, s.Padding, 1, false);
 
     private static float[] RandomFloats(Random rng, int n)
@@ -194,6 +230,14 @@ public class Conv2dWinogradTests : GemmSettingsFixture
         var result = new double[data.Length];
         for (int i = 0; i < data.Length; i++) result[i] = data[i];
         return result;
+    }
+
+    /// <summary>The weight gradient of the definition, loop by loop in float64 (<see cref="ConvTests"/>'s reference; its input
+    /// gradient, taken against zero weights, is not used).</summary>
+    private static double[] ReferenceWeightGrad(ConvTests.Config c, int p, int q, double[] x, double[] gy)
+    {
+        ConvTests.ReferenceBackward(c, x, new double[c.K * c.C * 9], gy, p, q, out _, out var gw);
+        return gw;
     }
 
     /// <summary>The input gradient of the definition, loop by loop in float64 (<see cref="ConvTests"/>'s reference; its weight
