@@ -27,7 +27,14 @@ internal static unsafe partial class Conv2dWinograd
 
     /// <summary>Whether backward-weight of <paramref name="g"/> should run here (see <see cref="MinChannels"/>, <see cref="MinTiles"/>).</summary>
     public static bool UseForBackwardWeight(in Conv2dGeometry g) =>
-        Enabled && BackwardWeightEnabled && Supports(g) && g.C >= MinChannels && g.K >= MinChannels && Tiles(g.B, g.P, g.Q) >= MinTiles;
+        Enabled && BackwardWeightEnabled && Supports(g) && g.C >= MinChannels && g.K >= MinChannels && Math.Max(g.C, g.K) <= MaxWeightGradChannels
+        && Tiles(g.B, g.P, g.Q) >= MinTiles;
+
+    /// <summary>Most channels on either side for the backward-weight dispatch. Single thread, batch 2, best of 5 against the
+    /// implicit GEMM: 64→64 at 96x128 9.3 → 7.0 ms, 128→128 at 48x64 8.7 → 5.7, 256→256 at 24x32 8.9 → 6.7; but 256→512 and
+    /// 512→512 at 12x16 (96 tiles) 4.5 and 9.1 ms either way: the products are then short and wide (k = 96 tiles for a
+    /// 512x512 result) and Sgemm's packing and M's 16 MB dominate.</summary>
+    internal static int MaxWeightGradChannels { get; set; } = 256;
 
     /// <summary>Tiles per block of the weight gradient: the transformed block, 16·(C + K)·tiles floats, near 4 MiB, at least
     /// 64 tiles (a GEMM reduction shorter than that spends its time reading and writing M) and at most 1024.</summary>
