@@ -817,6 +817,10 @@ internal static unsafe partial class Conv2dWinograd
         [ThreadStatic] private static float[]? _weightGradDy;
         [ThreadStatic] private static float[]? _weightGradM;
         [ThreadStatic] private static float[]? _strips;
+        [ThreadStatic] private static float[]? _stage;
+
+        /// <summary>Eight channels of one block's backward-weight transforms before they are packed (each thread).</summary>
+        public static float* Stage(int floats) => Get(ref _stage, floats);
 
         /// <summary>The transformed input of one block of tiles for backward-weight (calling thread).</summary>
         public static float* WeightGradV(int floats) => Get(ref _weightGradV, floats);

@@ -13,10 +13,12 @@ namespace Astmt.Engine.Ops;
 /// sum is a GEMM whose reduction runs over the tiles: M[ξ] [K × C] = Dy[ξ] [K × tiles] · V[ξ] [C × tiles]ᵀ, 16 multiply-adds
 /// per tile and channel pair instead of the implicit GEMM's 36.
 /// <para>
-/// The tiles go in fixed blocks (<see cref="WeightGradBlockTiles"/>, independent of the thread count): each block's Dy and
-/// V are transformed into per-thread buffers (the transforms split over channels) and added into M with
-/// <see cref="Gemm.Sgemm"/>, beta = 1 after the first block. Sgemm is bit-identical for any thread count and the blocks
-/// are summed in order, so the gradient is too. The last step maps each 4x4 M[·][k,c] to 3x3 with Gᵀ·M·G.
+/// The tiles go in fixed blocks (<see cref="WeightGradBlockTiles{TK}"/>, independent of the thread count). Each block's
+/// Dy and V are transformed eight channels at a time (split over the threads) and packed straight into the GEMM
+/// microkernel's A and B panel layouts, the tiles being the depth; then the microkernel adds the block into M, beta = 1
+/// after the first block, the (ξ, row panel) items split over the threads. Every element of M sums the same blocks in
+/// the same order whoever computes it, so the gradient is bit-identical for any thread count. The last step maps each
+/// 4x4 M[·][k,c] to 3x3 with Gᵀ·M·G.
 /// </para>
 /// </summary>
 internal static unsafe partial class Conv2dWinograd
@@ -27,38 +29,42 @@ internal static unsafe partial class Conv2dWinograd
 
     /// <summary>Whether backward-weight of <paramref name="g"/> should run here (see <see cref="MinChannels"/>, <see cref="MinTiles"/>).</summary>
     public static bool UseForBackwardWeight(in Conv2dGeometry g) =>
-        Enabled && BackwardWeightEnabled && Supports(g) && g.C >= MinChannels && g.K >= MinChannels && Math.Max(g.C, g.K) <= MaxWeightGradChannels
-        && Tiles(g.B, g.P, g.Q) >= MinTiles;
+        Enabled && BackwardWeightEnabled && Supports(g) && g.C >= MinChannels && g.K >= MinChannels && Tiles(g.B, g.P, g.Q) >= MinTiles;
 
-    /// <summary>Most channels on either side for the backward-weight dispatch. Single thread, batch 2, best of 5 against the
-    /// implicit GEMM: 64→64 at 96x128 9.3 → 7.0 ms, 128→128 at 48x64 8.7 → 5.7, 256→256 at 24x32 8.9 → 6.7; but 256→512 and
-    /// 512→512 at 12x16 (96 tiles) 4.5 and 9.1 ms either way: the products are then short and wide (k = 96 tiles for a
-    /// 512x512 result) and Sgemm's packing and M's 16 MB dominate.</summary>
-    internal static int MaxWeightGradChannels { get; set; } = 256;
-
-    /// <summary>Tiles per block of the weight gradient: the transformed block, 16·(C + K)·tiles floats, near 4 MiB, at least
-    /// 64 tiles (a GEMM reduction shorter than that spends its time reading and writing M) and at most 1024.</summary>
-    private static int WeightGradBlockTiles(int channels, int outChannels) =>
-        Math.Clamp((1 << 20) / (16 * (channels + outChannels)) / 8 * 8, 64, 1024);
+    /// <summary>Tiles per block of the weight gradient, the depth of its products: the GEMM's k block (the A and B panels of
+    /// one product stay in L1 and L2), at least 64 and at most 512 tiles.</summary>
+    private static int WeightGradBlockTiles<TK>() where TK : struct, IMicrokernel =>
+        ForcedBlockTiles is int forced ? RoundUp(forced, 8) : Math.Clamp(GemmBlocking.For<TK>().KC / 8 * 8, 64, 512);
 
     /// <summary>gw [K,C,3,3] = the weight gradient of the convolution of x [B,C,H,W] giving gy [B,K,P,Q] (overwrites gw).</summary>
     public static void BackwardWeight(in Conv2dGeometry g, float[] x, int xOff, float[] gy, int gyOff, Span<float> gw)
     {
         Check(g, gw.Length, x.Length - xOff, (long)g.B * g.C * g.H * g.W, gy.Length - gyOff, (long)g.B * g.K * g.P * g.Q, "backward-weight");
         if (g.K == 0 || g.C == 0) return;
-        int tilesH = (g.P + 1) / 2, tilesW = (g.Q + 1) / 2;
-        long tilesLong = (long)g.B * tilesH * tilesW;
-        if (tilesLong == 0)
+        if (Tiles(g.B, g.P, g.Q) == 0)
         {
             gw[..(g.K * g.C * 9)].Clear();
             return;
         }
-        int tiles = checked((int)tilesLong);
-        int blockTiles = ForcedBlockTiles is int forced ? RoundUp(forced, 8) : WeightGradBlockTiles(g.C, g.K);
-        blockTiles = Math.Min(blockTiles, RoundUp(tiles, 8));
-        // Eight lanes of slack per row: the last group of a block may write up to seven lanes past its end.
-        int ld = blockTiles + 8;
-        nint vStride = PaddedStride((nint)g.C * ld), dyStride = PaddedStride((nint)g.K * ld), mStride = PaddedStride((nint)g.K * g.C);
+        switch (Gemm.ActiveKernel)
+        {
+            case GemmKernel.Avx512: BackwardWeight<Microkernel512>(g, x, xOff, gy, gyOff, gw); break;
+            case GemmKernel.Avx2: BackwardWeight<Microkernel256>(g, x, xOff, gy, gyOff, gw); break;
+            default: BackwardWeight<Microkernel128>(g, x, xOff, gy, gyOff, gw); break;
+        }
+    }
+
+    private static void BackwardWeight<TK>(in Conv2dGeometry g, float[] x, int xOff, float[] gy, int gyOff, Span<float> gw)
+        where TK : struct, IMicrokernel
+    {
+        int tilesH = (g.P + 1) / 2, tilesW = (g.Q + 1) / 2;
+        int tiles = checked((int)Tiles(g.B, g.P, g.Q));
+        int blockTiles = Math.Min(WeightGradBlockTiles<TK>(), RoundUp(tiles, 8));
+        int kPad = RoundUp(g.K, TK.MR), cPad = RoundUp(g.C, TK.NR);
+        // Dy[ξ] is packed as A panels (MR output channels × tiles, k-major), V[ξ] as B panels (tiles × NR channels); each
+        // panel holds blockTiles steps, of which a short last block uses the first `count`. Rows and columns past K and C
+        // are never written: they only reach rows and columns of M that are dropped.
+        nint dyStride = PaddedStride((nint)kPad * blockTiles), vStride = PaddedStride((nint)cPad * blockTiles), mStride = PaddedStride((nint)kPad * cPad);
         float* v = Scratch.WeightGradV(checked((int)(16 * vStride)));
         float* dy = Scratch.WeightGradDy(checked((int)(16 * dyStride)));
         float* m = Scratch.WeightGradM(checked((int)(16 * mStride)));
@@ -68,34 +74,29 @@ internal static unsafe partial class Conv2dWinograd
         {
             var state = new WeightGradState
             {
-                X = (nint)(px + xOff), Gy = (nint)(pg + gyOff), V = (nint)v, Dy = (nint)dy,
+                X = (nint)(px + xOff), Gy = (nint)(pg + gyOff), V = (nint)v, Dy = (nint)dy, M = (nint)m,
                 C = g.C, K = g.K, H = g.H, W = g.W, P = g.P, Q = g.Q, Pad = g.Padding, TilesH = tilesH, TilesW = tilesW,
-                Ld = ld, VStride = vStride, DyStride = dyStride,
+                BlockTiles = blockTiles, VStride = vStride, DyStride = dyStride, MStride = mStride, CPad = cPad,
             };
+            int inputGroups = (g.C + 7) / 8, units = inputGroups + (g.K + 7) / 8, rowPanels = kPad / TK.MR;
             for (int t0 = 0; t0 < tiles; t0 += blockTiles)
             {
                 state.T0 = t0;
                 state.Count = Math.Min(blockTiles, tiles - t0);
-                // Channels of x then of gy, one range for both: every index is one transform of one channel.
-                Parallelism.For(0, g.C + g.K, 4, state, static (in WeightGradState s, int c0, int c1) =>
+                state.Beta = t0 == 0 ? 0f : 1f;
+                // Eight channels of x (units below inputGroups) or of gy per unit, transformed and packed.
+                Parallelism.For(0, units, 1, state, static (in WeightGradState s, int u0, int u1) =>
                 {
-                    for (int c = c0; c < c1; c++)
-                    {
-                        if (c < s.C) TransformInputForWeightGrad(s, c);
-                        else TransformGradientForWeightGrad(s, c - s.C);
-                    }
+                    for (int unit = u0; unit < u1; unit++) TransformAndPack<TK>(s, unit);
                 });
-                float beta = t0 == 0 ? 0f : 1f;
-                for (int xi = 0; xi < 16; xi++)
+                // The sixteen products, cut into (ξ, row panel) items: each element of M sums the same tiles in the same
+                // order whoever computes it.
+                Parallelism.For(0, 16 * rowPanels, 1, state, static (in WeightGradState s, int i0, int i1) =>
                 {
-                    // M[ξ] [K, C] (+)= Dy[ξ] [K, count] · V[ξ] [C, count]ᵀ
-                    Gemm.Sgemm(Transpose.No, Transpose.Yes, g.K, g.C, state.Count, 1f,
-                        new ReadOnlySpan<float>(dy + xi * dyStride, g.K * ld), ld,
-                        new ReadOnlySpan<float>(v + xi * vStride, g.C * ld), ld, beta,
-                        new Span<float>(m + xi * mStride, g.K * g.C), g.C);
-                }
+                    for (int item = i0; item < i1; item++) MultiplyBlock<TK>(s, item);
+                });
             }
-            var output = new WeightGradOutput { M = (nint)m, MStride = mStride, Gw = (nint)pw, C = g.C };
+            var output = new WeightGradOutput { M = (nint)m, MStride = mStride, Ldm = cPad, Gw = (nint)pw, C = g.C };
             Parallelism.For(0, g.K, Math.Max(1, 4096 / Math.Max(1, g.C)), output, static (in WeightGradOutput o, int k0, int k1) =>
             {
                 for (int k = k0; k < k1; k++) FilterGradientRow(o, k);
@@ -103,30 +104,84 @@ internal static unsafe partial class Conv2dWinograd
         }
     }
 
-    /// <summary>Inputs of one block's transforms (pointers as nint so that the state can be a generic argument).</summary>
+    /// <summary>Inputs of one block's transforms and products (pointers as nint so that the state can be a generic argument).</summary>
     private struct WeightGradState
     {
-        public nint X, Gy, V, Dy;
-        public int C, K, H, W, P, Q, Pad, TilesH, TilesW, Ld, T0, Count;
-        public nint VStride, DyStride;
+        public nint X, Gy, V, Dy, M;
+        public int C, K, H, W, P, Q, Pad, TilesH, TilesW, BlockTiles, CPad, T0, Count;
+        public nint VStride, DyStride, MStride;
+        public float Beta;
     }
 
     private struct WeightGradOutput
     {
         public nint M, Gw;
         public nint MStride;
-        public int C;
+        public int Ldm, C;
+    }
+
+    /// <summary>Transforms eight channels of the block into a per-thread staging buffer [ξ][8 channels][tiles] and packs
+    /// them: unit u below ⌈C/8⌉ is x channels 8u.., the others gy channels. An 8x8 transpose turns eight channels of eight
+    /// tiles into eight rows of a B panel (NR is a multiple of 8), or of an A panel when MR is 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformAndPack<TK>(in WeightGradState s, int unit) where TK : struct, IMicrokernel
+    {
+        int inputGroups = (s.C + 7) / 8;
+        bool input = unit < inputGroups;
+        int c0 = 8 * (input ? unit : unit - inputGroups), channels = input ? s.C : s.K;
+        int lanes = Math.Min(8, channels - c0), ld = s.BlockTiles + 8;
+        nint stageMatrix = 8 * (nint)ld;
+        float* stage = Scratch.Stage(checked((int)(16 * stageMatrix)));
+        for (int i = 0; i < lanes; i++)
+        {
+            if (input) TransformInputForWeightGrad(s, c0 + i, stage + (nint)i * ld, stageMatrix);
+            else TransformGradientForWeightGrad(s, c0 + i, stage + (nint)i * ld, stageMatrix);
+        }
+        int width = input ? TK.NR : TK.MR;
+        int count8 = (s.Count + 7) / 8 * 8;
+        float* packed = (float*)(input ? s.V : s.Dy) + (nint)(c0 / width * width) * s.BlockTiles + c0 % width;
+        nint matrix = input ? s.VStride : s.DyStride;
+        bool transpose = width % 8 == 0 && Transpose8x8.IsSupported && !PortableTransforms;
+        for (int xi = 0; xi < 16; xi++)
+        {
+            float* src = stage + xi * stageMatrix, dst = packed + xi * matrix;
+            if (transpose)
+            {
+                // Lanes past the block's tiles (up to the next multiple of 8 ≤ BlockTiles) land in the panel's unused steps;
+                // channels past the last are rows of M that are dropped.
+                for (int j = 0; j < count8; j += 8) Transpose8x8.Run(src + j, ld, dst + (nint)j * width, width);
+                continue;
+            }
+            for (int i = 0; i < lanes; i++)
+            {
+                int c = c0 + i;
+                float* panel = (float*)(input ? s.V : s.Dy) + xi * matrix + (nint)(c / width * width) * s.BlockTiles + c % width;
+                float* row = src + (nint)i * ld;
+                for (int j = 0; j < s.Count; j++) panel[(nint)j * width] = row[j];
+            }
+        }
+    }
+
+    /// <summary>M[ξ] rows of row panel <c>item % panels</c> (+)= Dy[ξ] · V[ξ]ᵀ over the block's tiles, ξ = item / panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyBlock<TK>(in WeightGradState s, int item) where TK : struct, IMicrokernel
+    {
+        int rowPanels = (s.K + TK.MR - 1) / TK.MR, xi = item / rowPanels, panel = item % rowPanels;
+        float* a = (float*)s.Dy + xi * s.DyStride + (nint)panel * TK.MR * s.BlockTiles;
+        float* b = (float*)s.V + xi * s.VStride;
+        float* c = (float*)s.M + xi * s.MStride + (nint)panel * TK.MR * s.CPad;
+        for (int col = 0; col < s.CPad; col += TK.NR)
+            TK.Run(s.Count, a, b + (nint)col * s.BlockTiles, c + col, s.CPad, 1f, s.Beta);
     }
 
     /// <summary>V[ξ][c, j] = (Bᵀ·d·B)[ξ] of the patch of block tile j, for channel <paramref name="c"/>. The tiles go by runs
     /// within one tile row: the four input rows of a run are copied into zero-padded strips, so that every group of eight
     /// tiles is read with plain vector loads whatever the padding or edge.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInputForWeightGrad(in WeightGradState s, int c)
+    private static void TransformInputForWeightGrad(in WeightGradState s, int c, float* dstRow, nint matrix)
     {
         int perImage = s.TilesH * s.TilesW, stripLength = 16 * ((s.TilesW + 7) / 8) + 16;
         float* strips = Scratch.Strips(4 * stripLength);
-        float* dstRow = (float*)s.V + (nint)c * s.Ld;
         bool avx = Avx2.IsSupported && !PortableTransforms;
         for (int j = 0; j < s.Count;)
         {
@@ -144,14 +199,13 @@ internal static unsafe partial class Conv2dWinograd
                 StripRow(p + 2 * stripLength, avx, out var t20, out var t21, out var t22, out var t23);
                 StripRow(p + 3 * stripLength, avx, out var t30, out var t31, out var t32, out var t33);
                 float* dst = dstRow + j + 8 * gi;
-                nint matrix = s.VStride;
                 // The same combination of rows as the forward input transform (TransformInput).
                 (t00 - t20).Store(dst); (t01 - t21).Store(dst + matrix); (t02 - t22).Store(dst + 2 * matrix); (t03 - t23).Store(dst + 3 * matrix);
                 (t10 + t20).Store(dst + 4 * matrix); (t11 + t21).Store(dst + 5 * matrix); (t12 + t22).Store(dst + 6 * matrix); (t13 + t23).Store(dst + 7 * matrix);
                 (t20 - t10).Store(dst + 8 * matrix); (t21 - t11).Store(dst + 9 * matrix); (t22 - t12).Store(dst + 10 * matrix); (t23 - t13).Store(dst + 11 * matrix);
                 (t10 - t30).Store(dst + 12 * matrix); (t11 - t31).Store(dst + 13 * matrix); (t12 - t32).Store(dst + 14 * matrix); (t13 - t33).Store(dst + 15 * matrix);
             }
-            // Lanes past the run hold the next columns of the strip; the next run (or the row slack) overwrites them.
+            // Lanes past the run hold the next columns of the strip; the next run (or the row's slack) overwrites them.
             j += run;
         }
     }
@@ -172,11 +226,10 @@ internal static unsafe partial class Conv2dWinograd
     /// <paramref name="k"/>; cells past the output edge are zero. A·dy·Aᵀ maps rows (a, b) to (a, a+b, a−b, −b) and
     /// then does the same to the columns.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformGradientForWeightGrad(in WeightGradState s, int k)
+    private static void TransformGradientForWeightGrad(in WeightGradState s, int k, float* dstRow, nint matrix)
     {
         int perImage = s.TilesH * s.TilesW, stripLength = 16 * ((s.TilesW + 7) / 8) + 16;
         float* strips = Scratch.Strips(4 * stripLength) + 2 * stripLength;
-        float* dstRow = (float*)s.Dy + (nint)k * s.Ld;
         bool avx = Avx2.IsSupported && !PortableTransforms;
         for (int j = 0; j < s.Count;)
         {
@@ -185,7 +238,6 @@ internal static unsafe partial class Conv2dWinograd
             float* plane = (float*)s.Gy + ((nint)image * s.K + k) * s.P * s.Q;
             FillStrip(plane, s.P, s.Q, 2 * ty, 2 * tx, 16 * groups, strips);
             FillStrip(plane, s.P, s.Q, 2 * ty + 1, 2 * tx, 16 * groups, strips + stripLength);
-            nint matrix = s.DyStride;
             for (int gi = 0; gi < groups; gi++)
             {
                 float* dst = dstRow + j + 8 * gi;
@@ -232,7 +284,7 @@ internal static unsafe partial class Conv2dWinograd
         var lanes = stackalloc float[9 * 8];
         var mv = stackalloc Vector256<float>[16];
         var half = Vector256.Create(0.5f);
-        float* mRow = (float*)o.M + (nint)k * o.C;
+        float* mRow = (float*)o.M + (nint)k * o.Ldm;
         float* gwRow = (float*)o.Gw + (nint)k * o.C * 9;
         var tail = stackalloc float[8];
         for (int c0 = 0; c0 < o.C; c0 += 8)
