@@ -120,46 +120,117 @@ internal static unsafe partial class Conv2dWinograd
         public int Ldm, C;
     }
 
-    /// <summary>Transforms eight channels of the block into a per-thread staging buffer [ξ][8 channels][tiles] and packs
-    /// them: unit u below ⌈C/8⌉ is x channels 8u.., the others gy channels. An 8x8 transpose turns eight channels of eight
-    /// tiles into eight rows of a B panel (NR is a multiple of 8), or of an A panel when MR is 8.</summary>
+    /// <summary>Transforms and packs eight channels of the block: unit u below ⌈C/8⌉ is x channels 8u.., the others gy
+    /// channels. The channels are the vector lanes: each input row of a run of tiles is copied per channel into a
+    /// zero-padded strip and transposed (8x8) to [column][channel], so a tile's transform reads one vector per patch cell
+    /// and stores each ξ as the eight contiguous channels of one row of a B panel (NR is a multiple of 8) or, when MR is 8,
+    /// of an A panel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformAndPack<TK>(in WeightGradState s, int unit) where TK : struct, IMicrokernel
     {
         int inputGroups = (s.C + 7) / 8;
         bool input = unit < inputGroups;
-        int c0 = 8 * (input ? unit : unit - inputGroups), channels = input ? s.C : s.K;
-        int lanes = Math.Min(8, channels - c0), ld = s.BlockTiles + 8;
-        nint stageMatrix = 8 * (nint)ld;
-        float* stage = Scratch.Stage(checked((int)(16 * stageMatrix)));
-        for (int i = 0; i < lanes; i++)
+        int c0 = 8 * (input ? unit : unit - inputGroups), lanes = Math.Min(8, (input ? s.C : s.K) - c0);
+        // Strips of up to 2·TilesW + 2 columns, rounded up to whole 8-column blocks.
+        int stripLength = (2 * s.TilesW + 2 + 7) / 8 * 8;
+        float* strips = Scratch.Strips(8 * stripLength);
+        float* columns = Scratch.Stage(4 * 8 * stripLength);
+        var spill = stackalloc float[16 * 8];
+        int perImage = s.TilesH * s.TilesW, rowsPerTile = input ? 4 : 2;
+        for (int j = 0; j < s.Count;)
         {
-            if (input) TransformInputForWeightGrad(s, c0 + i, stage + (nint)i * ld, stageMatrix);
-            else TransformGradientForWeightGrad(s, c0 + i, stage + (nint)i * ld, stageMatrix);
+            int t = s.T0 + j, image = t / perImage, ty = t % perImage / s.TilesW, tx = t % s.TilesW;
+            int run = Math.Min(s.TilesW - tx, s.Count - j);
+            int used = input ? 2 * run + 2 : 2 * run, blocks = (used + 7) / 8;
+            for (int r = 0; r < rowsPerTile; r++)
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    float* strip = strips + i * stripLength;
+                    if (i >= lanes)
+                    {
+                        new Span<float>(strip, 8 * blocks).Clear();
+                        continue;
+                    }
+                    if (input)
+                        FillStrip((float*)s.X + ((nint)image * s.C + c0 + i) * s.H * s.W, s.H, s.W, 2 * ty - s.Pad + r, 2 * tx - s.Pad, 8 * blocks, strip);
+                    else
+                        FillStrip((float*)s.Gy + ((nint)image * s.K + c0 + i) * s.P * s.Q, s.P, s.Q, 2 * ty + r, 2 * tx, 8 * blocks, strip);
+                }
+                float* rowColumns = columns + (nint)r * 8 * stripLength;
+                for (int bc = 0; bc < blocks; bc++)
+                    TransposeBlock(strips + 8 * bc, stripLength, rowColumns + 64 * bc);
+            }
+            for (int l = 0; l < run; l++)
+            {
+                int tile = j + l;
+                float* col = columns + 16 * l;
+                if (input)
+                {
+                    nint rowStep = 8 * (nint)stripLength;
+                    float* dst = (float*)s.V + (nint)(c0 / TK.NR * TK.NR) * s.BlockTiles + (nint)tile * TK.NR + c0 % TK.NR;
+                    InputTransformStore(
+                        Vector256.Load(col), Vector256.Load(col + 8), Vector256.Load(col + 16), Vector256.Load(col + 24),
+                        Vector256.Load(col + rowStep), Vector256.Load(col + rowStep + 8), Vector256.Load(col + rowStep + 16), Vector256.Load(col + rowStep + 24),
+                        Vector256.Load(col + 2 * rowStep), Vector256.Load(col + 2 * rowStep + 8), Vector256.Load(col + 2 * rowStep + 16), Vector256.Load(col + 2 * rowStep + 24),
+                        Vector256.Load(col + 3 * rowStep), Vector256.Load(col + 3 * rowStep + 8), Vector256.Load(col + 3 * rowStep + 16), Vector256.Load(col + 3 * rowStep + 24),
+                        dst, s.VStride);
+                    continue;
+                }
+                nint next = 8 * (nint)stripLength;
+                var a0 = Vector256.Load(col); var b0 = Vector256.Load(col + 8);
+                var a1 = Vector256.Load(col + next); var b1 = Vector256.Load(col + next + 8);
+                if (TK.MR == 8)
+                {
+                    float* dst = (float*)s.Dy + (nint)c0 * s.BlockTiles + (nint)tile * 8;
+                    GradientTransformStore(a0, b0, a1, b1, dst, s.DyStride);
+                    continue;
+                }
+                // MR 6 or 4: eight channels straddle A panels, so the lanes go one by one.
+                GradientTransformStore(a0, b0, a1, b1, spill, 8);
+                for (int i = 0; i < lanes; i++)
+                {
+                    int k = c0 + i;
+                    float* dst = (float*)s.Dy + (nint)(k / TK.MR * TK.MR) * s.BlockTiles + (nint)tile * TK.MR + k % TK.MR;
+                    for (int xi = 0; xi < 16; xi++) dst[xi * s.DyStride] = spill[8 * xi + i];
+                }
+            }
+            j += run;
         }
-        int width = input ? TK.NR : TK.MR;
-        int count8 = (s.Count + 7) / 8 * 8;
-        float* packed = (float*)(input ? s.V : s.Dy) + (nint)(c0 / width * width) * s.BlockTiles + c0 % width;
-        nint matrix = input ? s.VStride : s.DyStride;
-        bool transpose = width % 8 == 0 && Transpose8x8.IsSupported && !PortableTransforms;
-        for (int xi = 0; xi < 16; xi++)
+    }
+
+    /// <summary>dst[8·column + channel] = strip_channel[column] for eight columns of the eight strips at <paramref name="src"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransposeBlock(float* src, int stripLength, float* dst)
+    {
+        if (Transpose8x8.IsSupported && !PortableTransforms)
         {
-            float* src = stage + xi * stageMatrix, dst = packed + xi * matrix;
-            if (transpose)
-            {
-                // Lanes past the block's tiles (up to the next multiple of 8 ≤ BlockTiles) land in the panel's unused steps;
-                // channels past the last are rows of M that are dropped.
-                for (int j = 0; j < count8; j += 8) Transpose8x8.Run(src + j, ld, dst + (nint)j * width, width);
-                continue;
-            }
-            for (int i = 0; i < lanes; i++)
-            {
-                int c = c0 + i;
-                float* panel = (float*)(input ? s.V : s.Dy) + xi * matrix + (nint)(c / width * width) * s.BlockTiles + c % width;
-                float* row = src + (nint)i * ld;
-                for (int j = 0; j < s.Count; j++) panel[(nint)j * width] = row[j];
-            }
+            Transpose8x8.Run(src, stripLength, dst, 8);
+            return;
         }
+        for (int i = 0; i < 8; i++)
+        for (int col = 0; col < 8; col++)
+            dst[8 * col + i] = src[(nint)i * stripLength + col];
+    }
+
+    /// <summary>A·dy·Aᵀ for eight lanes, dy = [a0 b0; a1 b1], ξ at dst + ξ·stride: the rows of A·dy are (dy0, dy0 + dy1,
+    /// dy0 − dy1, −dy1), and each row (a, b) then maps to (a, a + b, a − b, −b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTransformStore(Vector256<float> a0, Vector256<float> b0, Vector256<float> a1, Vector256<float> b1, float* dst, nint stride)
+    {
+        GradientRow(a0, b0, dst, stride);
+        GradientRow(a0 + a1, b0 + b1, dst + 4 * stride, stride);
+        GradientRow(a0 - a1, b0 - b1, dst + 8 * stride, stride);
+        GradientRow(-a1, -b1, dst + 12 * stride, stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientRow(Vector256<float> a, Vector256<float> b, float* dst, nint stride)
+    {
+        a.Store(dst);
+        (a + b).Store(dst + stride);
+        (a - b).Store(dst + 2 * stride);
+        (-b).Store(dst + 3 * stride);
     }
 
     /// <summary>M[ξ] rows of row panel <c>item % panels</c> (+)= Dy[ξ] · V[ξ]ᵀ over the block's tiles, ξ = item / panels.</summary>
@@ -172,94 +243,6 @@ internal static unsafe partial class Conv2dWinograd
         float* c = (float*)s.M + xi * s.MStride + (nint)panel * TK.MR * s.CPad;
         for (int col = 0; col < s.CPad; col += TK.NR)
             TK.Run(s.Count, a, b + (nint)col * s.BlockTiles, c + col, s.CPad, 1f, s.Beta);
-    }
-
-    /// <summary>V[ξ][c, j] = (Bᵀ·d·B)[ξ] of the patch of block tile j, for channel <paramref name="c"/>. The tiles go by runs
-    /// within one tile row: the four input rows of a run are copied into zero-padded strips, so that every group of eight
-    /// tiles is read with plain vector loads whatever the padding or edge.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInputForWeightGrad(in WeightGradState s, int c, float* dstRow, nint matrix)
-    {
-        int perImage = s.TilesH * s.TilesW, stripLength = 16 * ((s.TilesW + 7) / 8) + 16;
-        float* strips = Scratch.Strips(4 * stripLength);
-        bool avx = Avx2.IsSupported && !PortableTransforms;
-        for (int j = 0; j < s.Count;)
-        {
-            int t = s.T0 + j, image = t / perImage, ty = t % perImage / s.TilesW, tx = t % s.TilesW;
-            int run = Math.Min(s.TilesW - tx, s.Count - j), groups = (run + 7) / 8;
-            float* plane = (float*)s.X + ((nint)image * s.C + c) * s.H * s.W;
-            int used = 16 * groups + 2, left = 2 * tx - s.Pad;
-            for (int r = 0; r < 4; r++)
-                FillStrip(plane, s.H, s.W, 2 * ty - s.Pad + r, left, used, strips + r * stripLength);
-            for (int gi = 0; gi < groups; gi++)
-            {
-                float* p = strips + 16 * gi;
-                StripRow(p, avx, out var t00, out var t01, out var t02, out var t03);
-                StripRow(p + stripLength, avx, out var t10, out var t11, out var t12, out var t13);
-                StripRow(p + 2 * stripLength, avx, out var t20, out var t21, out var t22, out var t23);
-                StripRow(p + 3 * stripLength, avx, out var t30, out var t31, out var t32, out var t33);
-                float* dst = dstRow + j + 8 * gi;
-                // The same combination of rows as the forward input transform (TransformInput).
-                (t00 - t20).Store(dst); (t01 - t21).Store(dst + matrix); (t02 - t22).Store(dst + 2 * matrix); (t03 - t23).Store(dst + 3 * matrix);
-                (t10 + t20).Store(dst + 4 * matrix); (t11 + t21).Store(dst + 5 * matrix); (t12 + t22).Store(dst + 6 * matrix); (t13 + t23).Store(dst + 7 * matrix);
-                (t20 - t10).Store(dst + 8 * matrix); (t21 - t11).Store(dst + 9 * matrix); (t22 - t12).Store(dst + 10 * matrix); (t23 - t13).Store(dst + 11 * matrix);
-                (t10 - t30).Store(dst + 12 * matrix); (t11 - t31).Store(dst + 13 * matrix); (t12 - t32).Store(dst + 14 * matrix); (t13 - t33).Store(dst + 15 * matrix);
-            }
-            // Lanes past the run hold the next columns of the strip; the next run (or the row's slack) overwrites them.
-            j += run;
-        }
-    }
-
-    /// <summary>Row of the eight patches at <paramref name="p"/> (columns 2l .. 2l+3 of lane l) times B.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StripRow(float* p, bool avx, out Vector256<float> t0, out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3)
-    {
-        Deinterleave(Vector256.Load(p), Vector256.Load(p + 8), out var d0, out var d1, avx);
-        Deinterleave(Vector256.Load(p + 2), Vector256.Load(p + 10), out var d2, out var d3, avx);
-        t0 = d0 - d2;
-        t1 = d1 + d2;
-        t2 = d2 - d1;
-        t3 = d1 - d3;
-    }
-
-    /// <summary>Dy[ξ][k, j] = (A·dy·Aᵀ)[ξ] of the 2x2 output-gradient tile of block tile j, for output channel
-    /// <paramref name="k"/>; cells past the output edge are zero. A·dy·Aᵀ maps rows (a, b) to (a, a+b, a−b, −b) and
-    /// then does the same to the columns.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformGradientForWeightGrad(in WeightGradState s, int k, float* dstRow, nint matrix)
-    {
-        int perImage = s.TilesH * s.TilesW, stripLength = 16 * ((s.TilesW + 7) / 8) + 16;
-        float* strips = Scratch.Strips(4 * stripLength) + 2 * stripLength;
-        bool avx = Avx2.IsSupported && !PortableTransforms;
-        for (int j = 0; j < s.Count;)
-        {
-            int t = s.T0 + j, image = t / perImage, ty = t % perImage / s.TilesW, tx = t % s.TilesW;
-            int run = Math.Min(s.TilesW - tx, s.Count - j), groups = (run + 7) / 8;
-            float* plane = (float*)s.Gy + ((nint)image * s.K + k) * s.P * s.Q;
-            FillStrip(plane, s.P, s.Q, 2 * ty, 2 * tx, 16 * groups, strips);
-            FillStrip(plane, s.P, s.Q, 2 * ty + 1, 2 * tx, 16 * groups, strips + stripLength);
-            for (int gi = 0; gi < groups; gi++)
-            {
-                float* dst = dstRow + j + 8 * gi;
-                Deinterleave(Vector256.Load(strips + 16 * gi), Vector256.Load(strips + 16 * gi + 8), out var a0, out var b0, avx);
-                Deinterleave(Vector256.Load(strips + stripLength + 16 * gi), Vector256.Load(strips + stripLength + 16 * gi + 8), out var a1, out var b1, avx);
-                // Rows of A·dy: (dy0, dy0 + dy1, dy0 − dy1, −dy1), each row (a, b) then → (a, a+b, a−b, −b).
-                GradientRow(a0, b0, dst, matrix);
-                GradientRow(a0 + a1, b0 + b1, dst + 4 * matrix, matrix);
-                GradientRow(a0 - a1, b0 - b1, dst + 8 * matrix, matrix);
-                GradientRow(-a1, -b1, dst + 12 * matrix, matrix);
-            }
-            j += run;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GradientRow(Vector256<float> a, Vector256<float> b, float* dst, nint matrix)
-    {
-        a.Store(dst);
-        (a + b).Store(dst + matrix);
-        (a - b).Store(dst + 2 * matrix);
-        (-b).Store(dst + 3 * matrix);
     }
 
     /// <summary>strip[0..length) = plane row <paramref name="row"/> from column <paramref name="left"/>, zero outside the plane.</summary>
