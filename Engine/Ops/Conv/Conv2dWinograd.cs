@@ -26,6 +26,7 @@ namespace Astmt.Engine.Ops;
 /// row and column, so the results are bit-identical for any <c>--threads</c>. The transform constants (0, ±1, ±½) are
 /// exact in float32; the rounding error is that of the sums, a small multiple of a direct convolution's.
 /// </para>
+/// <para>Backward-weight, whose products run over the tiles instead, is in Conv2dWinogradWeightGrad.cs.</para>
 /// </summary>
 internal static unsafe partial class Conv2dWinograd
 {

@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace Astmt.Engine.Tests.Ops;
 
 /// <summary>
-/// Winograd F(2x2,3x3) forward and stride-1 backward-data (<see cref="Conv2dWinograd"/>) against the float64 loop oracles of
+/// Winograd F(2x2,3x3) forward, stride-1 backward-data and backward-weight (<see cref="Conv2dWinograd"/>) against the float64 loop oracles of
 /// <see cref="ConvTests"/>, on odd sizes (partial tiles), channel counts that are not multiples of any microkernel's MR or
 /// NR, padding 0..2, every microkernel the CPU supports, one and many tile blocks and k blocks.
 /// <para>
@@ -213,7 +213,10 @@ public class Conv2dWinogradTests : GemmSettingsFixture
 
     /// <summary>The weight gradient sums one product per output position (B·P·Q of them, standard deviation √(B·P·Q)); the
     /// transforms add sums of up to 16 inputs and 4 output gradients before the products and of 16 sums after them, as the
-    /// forward transforms do around their depth sum. Same form and margin as <see cref="Tolerance"/>, with the positions as depth.</summary>
+    /// forward transforms do around their depth sum. Measured at most 4.7e-7·√(9·B·P·Q) on these shapes and 1.1e-6·√(9·B·P·Q)
+    /// on larger ones (64 channels at 24x32, 16 at 96x128, batch 2: sums over 1536 and 24576 positions in blocks of tiles),
+    /// so the same form as <see cref="Tolerance"/> with the positions as depth keeps an 8x margin here (3.7x at the largest),
+    /// still orders of magnitude below a wrong tap, sign or tile.</summary>
     private static double WeightTolerance(int positions) => 4e-6 * Math.Sqrt(9.0 * positions);
 
     private static ConvTests.Config Config(Shape s) => new(s.B, s.C, s.H, s.W, s.K, 3, 3, 1, s.Padding, 1, false);
