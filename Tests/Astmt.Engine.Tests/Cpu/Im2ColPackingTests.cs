@@ -183,6 +183,7 @@ public class Im2ColPackingTests
         Shape[] shapes =
         [
             new(5, 9, 16, 3, 3, 1, 1, 1, 1),
+            new(2, 5, 32, 3, 3, 1, 1, 1, 1),    // several whole chunks per row between the padded ones
             new(3, 7, 21, 3, 3, 1, 1, 1, 1),
             new(4, 6, 5, 3, 3, 1, 1, 1, 1),
             new(3, 12, 24, 3, 3, 1, 2, 2, 1),
