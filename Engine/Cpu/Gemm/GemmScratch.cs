@@ -30,7 +30,11 @@ internal static unsafe class GemmScratch
     /// <summary>Aligned buffer for one edge tile of C, at least <paramref name="floats"/> long.</summary>
     public static float* Tile(int floats) => Get(ref _tile, floats);
 
-    private static float* Get(ref float[]? buffer, int floats)
+    private static float* Get(ref float[]? buffer, int floats) => Aligned(ref buffer, floats);
+
+    /// <summary>The 64-byte aligned start of <paramref name="buffer"/>, first replaced by a larger pinned array when it holds
+    /// fewer than <paramref name="floats"/> floats past that alignment. For other per-thread scratch of the same kind.</summary>
+    public static float* Aligned(ref float[]? buffer, int floats)
     {
         const int alignFloats = 16;
         if (buffer is null || buffer.Length < floats + alignFloats)

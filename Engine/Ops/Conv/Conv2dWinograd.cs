@@ -338,9 +338,9 @@ internal static unsafe class Conv2dWinograd
             var strip = stackalloc float[StripWidth];
             var lanes = stackalloc float[16 * 8];
             var group = stackalloc Group[groups];
-            var masks = stackalloc Vector256<float>[4 * groups];
+            var masks = stackalloc Vector256<float>[8 * groups];
             bool avx = Avx.IsSupported && !PortableTransforms;
-            for (int gi = 0; gi < groups; gi++) group[gi] = Describe(t0 + 8 * gi, P.InW, P.Pad, avx, masks + 4 * gi);
+            for (int gi = 0; gi < groups; gi++) group[gi] = Describe(t0 + 8 * gi, P.InW, P.Pad, avx, masks + 8 * gi);
             for (int c = 0; c < Depth; c++)
             {
                 int p0 = c / KcStep * KcStep, kc = Math.Min(KcStep, Depth - p0);
@@ -363,7 +363,7 @@ internal static unsafe class Conv2dWinograd
                         continue;
                     }
                     // Bᵀ·d·B = (Bᵀ·(d·B)): each patch row is transformed as it is loaded, then the rows are combined.
-                    var mask = masks + 4 * gi;
+                    var mask = masks + 8 * gi;
                     PatchRow(gr, x, 0, mask, strip, avx, out var t00, out var t01, out var t02, out var t03);
                     PatchRow(gr, x, 1, mask, strip, avx, out var t10, out var t11, out var t12, out var t13);
                     PatchRow(gr, x, 2, mask, strip, avx, out var t20, out var t21, out var t22, out var t23);
@@ -383,27 +383,48 @@ internal static unsafe class Conv2dWinograd
         private void PatchRow(in Group gr, float* x, int r, Vector256<float>* mask, float* strip, bool avx,
             out Vector256<float> t0, out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3)
         {
-            int row = gr.Top + r;
-            if ((uint)row >= (uint)P.InH)
-            {
-                t0 = t1 = t2 = t3 = Vector256<float>.Zero;
-                return;
-            }
-            float* p = x + (nint)row * P.InW + gr.Left;
             Vector256<float> a, b, a2, b2;
-            if (gr.Mode == GroupMode.Inside)
+            int row = gr.Top + r;
+            if (gr.Mode == GroupMode.Split)
             {
-                a = Vector256.Load(p); b = Vector256.Load(p + 8); a2 = Vector256.Load(p + 2); b2 = Vector256.Load(p + 10);
-            }
-            else if (gr.Mode == GroupMode.Masked)
-            {
-                a = Avx.MaskLoad(p, mask[0]); b = Avx.MaskLoad(p + 8, mask[1]);
-                a2 = Avx.MaskLoad(p + 2, mask[2]); b2 = Avx.MaskLoad(p + 10, mask[3]);
+                a = b = a2 = b2 = Vector256<float>.Zero;
+                if ((uint)row < (uint)P.InH)
+                {
+                    float* pa = x + (nint)row * P.InW + gr.Left;
+                    a = Avx.MaskLoad(pa, mask[0]); b = Avx.MaskLoad(pa + 8, mask[1]);
+                    a2 = Avx.MaskLoad(pa + 2, mask[2]); b2 = Avx.MaskLoad(pa + 10, mask[3]);
+                }
+                int rowB = gr.TopB + r;
+                if ((uint)rowB < (uint)P.InH)
+                {
+                    // The lanes of the two rows are disjoint and masked-off lanes load +0 (all bits clear): OR merges exactly.
+                    float* pb = x + ((nint)(gr.ImageB - gr.Image) * Depth * P.InH + rowB) * P.InW + gr.LeftB;
+                    a |= Avx.MaskLoad(pb, mask[4]); b |= Avx.MaskLoad(pb + 8, mask[5]);
+                    a2 |= Avx.MaskLoad(pb + 2, mask[6]); b2 |= Avx.MaskLoad(pb + 10, mask[7]);
+                }
             }
             else
             {
-                float* q = CopyStrip(x + (nint)row * P.InW, P.InW, gr.Left, strip);
-                a = Vector256.Load(q); b = Vector256.Load(q + 8); a2 = Vector256.Load(q + 2); b2 = Vector256.Load(q + 10);
+                if ((uint)row >= (uint)P.InH)
+                {
+                    t0 = t1 = t2 = t3 = Vector256<float>.Zero;
+                    return;
+                }
+                float* p = x + (nint)row * P.InW + gr.Left;
+                if (gr.Mode == GroupMode.Inside)
+                {
+                    a = Vector256.Load(p); b = Vector256.Load(p + 8); a2 = Vector256.Load(p + 2); b2 = Vector256.Load(p + 10);
+                }
+                else if (gr.Mode == GroupMode.Masked)
+                {
+                    a = Avx.MaskLoad(p, mask[0]); b = Avx.MaskLoad(p + 8, mask[1]);
+                    a2 = Avx.MaskLoad(p + 2, mask[2]); b2 = Avx.MaskLoad(p + 10, mask[3]);
+                }
+                else
+                {
+                    float* q = CopyStrip(x + (nint)row * P.InW, P.InW, gr.Left, strip);
+                    a = Vector256.Load(q); b = Vector256.Load(q + 8); a2 = Vector256.Load(q + 2); b2 = Vector256.Load(q + 10);
+                }
             }
             Deinterleave(a, b, out var d0, out var d1, avx);
             Deinterleave(a2, b2, out var d2, out var d3, avx);
@@ -419,23 +440,51 @@ internal static unsafe class Conv2dWinograd
         {
             int perImage = TilesH * TilesW, image = t / perImage, ty = t % perImage / TilesW, tx = t % TilesW;
             var gr = new Group { Image = image, Ty = ty, Tx = tx, Top = 2 * ty - pad, Left = 2 * tx - pad };
-            if (tx + 8 > TilesW) gr.Mode = GroupMode.Scattered;
-            else if (gr.Left >= 0 && gr.Left + 18 <= inW) gr.Mode = GroupMode.Inside;
+            int split = TilesW - tx;
+            if (split < 8)
+            {
+                // The group ends a tile row: its first `split` lanes are in this row, the others start the next row (of
+                // this image or the next one). With AVX both rows are read with masked loads whose lanes do not overlap;
+                // a group spanning three rows, or without AVX, goes tile by tile.
+                gr.Mode = GroupMode.Scattered;
+                if (!avx || 8 - split > TilesW) return gr;
+                gr.Mode = GroupMode.Split;
+                int next = t + split, imageB = next / perImage, tyB = next % perImage / TilesW;
+                gr.ImageB = imageB;
+                gr.TopB = 2 * tyB - pad;
+                gr.LeftB = -2 * split - pad;
+                int validLanes = Math.Min(8, Tiles - t);
+                ColumnMasks(gr.Left, inW, 0, Math.Min(split, validLanes), masks);
+                ColumnMasks(gr.LeftB, inW, split, validLanes, masks + 4);
+                return gr;
+            }
+            if (gr.Left >= 0 && gr.Left + 18 <= inW) gr.Mode = GroupMode.Inside;
             else if (avx)
             {
                 // At the left and right edges the row loads are masked: lanes outside [0, inW) read as zero and are not
                 // accessed, so reading before the row or past the array cannot fault.
                 gr.Mode = GroupMode.Masked;
-                var iota = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-                var width = Vector256.Create(inW);
-                for (int k = 0; k < 4; k++)
-                {
-                    var column = iota + Vector256.Create(gr.Left + (k & 1) * 8 + (k >> 1) * 2);
-                    masks[k] = (Vector256.GreaterThanOrEqual(column, Vector256<int>.Zero) & Vector256.LessThan(column, width)).AsSingle();
-                }
+                ColumnMasks(gr.Left, inW, 0, Math.Min(8, Tiles - t), masks);
             }
             else gr.Mode = GroupMode.Strip;
             return gr;
+        }
+
+        /// <summary>Masks of the four raw row loads at left, left + 8, left + 2, left + 10 (element i of a load belongs to lane
+        /// i/2 of its half): set where the column lies in [0, inW) and the lane in [laneLo, laneHi).</summary>
+        private static void ColumnMasks(int left, int inW, int laneLo, int laneHi, Vector256<float>* masks)
+        {
+            var iota = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            var width = Vector256.Create(inW);
+            for (int k = 0; k < 4; k++)
+            {
+                int offset = (k & 1) * 8 + (k >> 1) * 2;
+                var column = iota + Vector256.Create(left + offset);
+                var lane = (iota + Vector256.Create((k & 1) * 8)) >> 1;
+                var inside = Vector256.GreaterThanOrEqual(column, Vector256<int>.Zero) & Vector256.LessThan(column, width)
+                             & Vector256.GreaterThanOrEqual(lane, Vector256.Create(laneLo)) & Vector256.LessThan(lane, Vector256.Create(laneHi));
+                masks[k] = inside.AsSingle();
+            }
         }
 
         /// <summary>The 4x4 input patches of up to eight tiles starting at tile <paramref name="t"/> (crossing tile rows or
@@ -585,6 +634,8 @@ internal static unsafe class Conv2dWinograd
         Masked,
         /// <summary>One tile row at an edge without AVX: the row is copied into a zero-padded strip.</summary>
         Strip,
+        /// <summary>The end of one tile row and the start of the next (two rows): masked loads from both.</summary>
+        Split,
         /// <summary>Across tile rows or images, or partial: tile by tile.</summary>
         Scattered,
     }
@@ -593,6 +644,8 @@ internal static unsafe class Conv2dWinograd
     private struct Group
     {
         public int Image, Ty, Tx, Top, Left;
+        /// <summary>For <see cref="GroupMode.Split"/>: the image and patch origin of the next tile row (tile 0 at lane split).</summary>
+        public int ImageB, TopB, LeftB;
         public GroupMode Mode;
     }
 
@@ -760,13 +813,6 @@ internal static unsafe class Conv2dWinograd
         public static float* V(int floats) => Get(ref _v, floats);
         public static float* M(int floats) => Get(ref _m, floats);
 
-        private static float* Get(ref float[]? buffer, int floats)
-        {
-            const int alignFloats = 16;
-            if (buffer is null || buffer.Length < floats + alignFloats)
-                buffer = GC.AllocateUninitializedArray<float>(Math.Max(floats, 1024) + alignFloats, pinned: true);
-            fixed (float* p = buffer)
-                return (float*)(((nint)p + 63) & ~(nint)63);
-        }
+        private static float* Get(ref float[]? buffer, int floats) => GemmScratch.Aligned(ref buffer, floats);
     }
 }

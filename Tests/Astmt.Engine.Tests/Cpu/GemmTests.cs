@@ -9,27 +9,10 @@ namespace Astmt.Engine.Tests.Cpu;
 /// length-k float32 dot product, 2·(k+2)·u·Σ|alpha·a·b| + 2u·|beta·c|, computed per element from the same data.
 /// </summary>
 [NonParallelizable]
-public class GemmTests
+public class GemmTests : GemmSettingsFixture
 {
     private const double U = 5.96e-8; // float32 unit roundoff
 
-    private GemmKernel _savedKernel;
-    private int _savedThreads;
-
-    [SetUp]
-    public void Save()
-    {
-        _savedKernel = Gemm.Kernel;
-        _savedThreads = Parallelism.Threads;
-    }
-
-    [TearDown]
-    public void Restore()
-    {
-        Gemm.Kernel = _savedKernel;
-        Parallelism.Threads = _savedThreads;
-        GemmBlocking.Forced = null;
-    }
 
     private static IEnumerable<GemmKernel> Kernels() => Gemm.SupportedKernels();
 

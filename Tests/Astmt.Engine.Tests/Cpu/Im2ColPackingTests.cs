@@ -11,7 +11,7 @@ namespace Astmt.Engine.Tests.Cpu;
 /// start k blocks in the middle of a channel's taps and panels in the middle of an output row.
 /// </summary>
 [NonParallelizable]
-public class Im2ColPackingTests
+public class Im2ColPackingTests : GemmSettingsFixture
 {
     private const double U = 5.96e-8; // float32 unit roundoff
 
@@ -37,31 +37,7 @@ public class Im2ColPackingTests
         new(6, 9, 11, 3, 3, 2, 2, 2, 13),   // stride and dilation together
     ];
 
-    private GemmKernel _savedKernel;
-    private int _savedThreads;
-
-    [SetUp]
-    public void Save()
-    {
-        _savedKernel = Gemm.Kernel;
-        _savedThreads = Parallelism.Threads;
-    }
-
-    [TearDown]
-    public void Restore()
-    {
-        Gemm.Kernel = _savedKernel;
-        Parallelism.Threads = _savedThreads;
-        GemmBlocking.Forced = null;
-    }
-
-    private static IEnumerable<TestCaseData> Cases()
-    {
-        foreach (var kernel in Gemm.SupportedKernels())
-            foreach (var shape in Shapes)
-                foreach (bool small in new[] { false, true })
-                    yield return new TestCaseData(kernel, shape, small).SetArgDisplayNames(kernel.ToString(), shape.ToString(), small ? "small blocks" : "default blocks");
-    }
+    private static IEnumerable<TestCaseData> Cases() => KernelShapeBlockCases(Shapes);
 
     [TestCaseSource(nameof(Cases))]
     public void ForwardFormMatchesFloat64Product(GemmKernel kernel, Shape s, bool smallBlocks)

@@ -18,24 +18,11 @@ namespace Astmt.Engine.Tests.Ops;
 /// orders of magnitude below the error of any wrong tap, sign or tile (O(1)).
 /// </para>
 /// </summary>
-public class Conv2dWinogradTests
+public class Conv2dWinogradTests : GemmSettingsFixture
 {
-    private GemmKernel _savedKernel;
-    private int _savedThreads;
-
-    [SetUp]
-    public void Save()
-    {
-        _savedKernel = Gemm.Kernel;
-        _savedThreads = Parallelism.Threads;
-    }
-
     [TearDown]
-    public void Restore()
+    public void RestoreWinogradSettings()
     {
-        Gemm.Kernel = _savedKernel;
-        Parallelism.Threads = _savedThreads;
-        GemmBlocking.Forced = null;
         Conv2dWinograd.ForcedBlockTiles = null;
         Conv2dWinograd.PortableTransforms = false;
         Conv2dWinograd.MinChannels = 16;
@@ -59,13 +46,7 @@ public class Conv2dWinogradTests
         new(2, 9, 3, 37, 11, 0),    // one tile row per image, P odd (1)
     ];
 
-    private static IEnumerable<TestCaseData> Cases()
-    {
-        foreach (var kernel in Gemm.SupportedKernels())
-        foreach (var shape in Shapes)
-        foreach (bool small in new[] { false, true })
-            yield return new TestCaseData(kernel, shape, small).SetArgDisplayNames(kernel.ToString(), shape.ToString(), small ? "small blocks" : "default blocks");
-    }
+    private static IEnumerable<TestCaseData> Cases() => KernelShapeBlockCases(Shapes);
 
     [TestCaseSource(nameof(Cases))]
     public void ForwardMatchesFloat64Loops(GemmKernel kernel, Shape s, bool smallBlocks)
@@ -215,25 +196,11 @@ public class Conv2dWinogradTests
         return result;
     }
 
-    /// <summary>gx[n,c,h,w] = Σ gy[n,k,i,j]·w[k,c,r,t] over h = i − pad + r, w = j − pad + t: the definition, loop by loop.</summary>
+    /// <summary>The input gradient of the definition, loop by loop in float64 (<see cref="ConvTests"/>'s reference; its weight
+    /// gradient, taken against a zero input, is not used).</summary>
     private static double[] ReferenceInputGrad(ConvTests.Config c, int p, int q, double[] gy, double[] w)
     {
-        var gx = new double[c.B * c.C * c.H * c.W];
-        for (int n = 0; n < c.B; n++)
-        for (int k = 0; k < c.K; k++)
-        for (int i = 0; i < p; i++)
-        for (int j = 0; j < q; j++)
-        {
-            double g = gy[((n * c.K + k) * p + i) * q + j];
-            for (int ch = 0; ch < c.C; ch++)
-            for (int r = 0; r < 3; r++)
-            for (int t = 0; t < 3; t++)
-            {
-                int h = i - c.Padding + r, ww = j - c.Padding + t;
-                if (h < 0 || h >= c.H || ww < 0 || ww >= c.W) continue;
-                gx[((n * c.C + ch) * c.H + h) * c.W + ww] += g * w[((k * c.C + ch) * 3 + r) * 3 + t];
-            }
-        }
+        ConvTests.ReferenceBackward(c, new double[c.B * c.C * c.H * c.W], w, gy, p, q, out var gx, out _);
         return gx;
     }
 }

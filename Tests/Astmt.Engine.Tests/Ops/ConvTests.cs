@@ -299,7 +299,7 @@ public class ConvTests
         return y;
     }
 
-    private static void ReferenceBackward(Config c, double[] x, double[] w, double[] gy, int p, int q, out double[] gx, out double[] gw)
+    internal static void ReferenceBackward(Config c, double[] x, double[] w, double[] gy, int p, int q, out double[] gx, out double[] gw)
     {
         gx = new double[x.Length];
         gw = new double[w.Length];
