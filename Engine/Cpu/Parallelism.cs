@@ -181,12 +181,16 @@ public static class Parallelism
             {
                 if (parts > PartMask) throw new ArgumentOutOfRangeException(nameof(parts), $"Parallelism: at most {PartMask} parts per region, got {parts}.");
                 EnsureWorkers(helpers);
+                long region = (Volatile.Read(ref _claim) >> PartBits) + 1;
+                // Close the previous region's claim word first (new region number, no part left): otherwise a worker that
+                // read the old word (every part claimed) and then this region's larger _parts could still claim "part
+                // P_old" with a compare-and-swap that succeeds before the word below is published, and run it uncounted.
+                Interlocked.Exchange(ref _claim, (region << PartBits) | PartMask);
                 _work = work;
                 _parts = parts;
                 _error = null;
                 _finished = 0;
                 _allFinished.Reset();
-                long region = (Volatile.Read(ref _claim) >> PartBits) + 1;
                 Volatile.Write(ref _claim, (region << PartBits) | 1); // part 0 is the caller's
                 for (int i = 0; i < helpers; i++) _workers[i].Start.Release();
                 int part = 0;
@@ -198,7 +202,16 @@ public static class Parallelism
                 if (Volatile.Read(ref _finished) < parts)
                 {
                     _callerWaits++;
-                    _allFinished.Wait();
+                    // The count decides, not the event alone: the last part of the previous region increments _finished
+                    // before it sets the event, so its caller can return in between and that late Set lands in this
+                    // region, after the Reset above. Waking on it must not end the wait while parts still run (their
+                    // caller would then clear the shared work state under them).
+                    do
+                    {
+                        _allFinished.Wait();
+                        _allFinished.Reset();
+                    }
+                    while (Volatile.Read(ref _finished) < parts);
                 }
                 _work = null;
                 _error?.Throw();
