@@ -42,6 +42,28 @@ public class ParallelismTests
     }
 
     [Test]
+    public void AlternatingSmallAndLargeRegionsRunEachPartOnceBeforeReturning()
+    {
+        // A region with more parts than the one before: a worker that read the old claim word (every part claimed) and the
+        // new part count must not claim "part P_old" of the new region before its claim word is published; that part ran
+        // twice and uncounted, so the caller returned while it still ran (found through flaky Winograd tests).
+        Parallelism.Threads = 2;
+        var small = new int[2];
+        var large = new int[64];
+        for (int round = 1; round <= 4000; round++)
+        {
+            Parallelism.For(0, small.Length, 1, small, static (in int[] h, int s, int e) => { for (int i = s; i < e; i++) Interlocked.Increment(ref h[i]); });
+            Parallelism.For(0, large.Length, 1, large, static (in int[] h, int s, int e) => { for (int i = s; i < e; i++) Interlocked.Increment(ref h[i]); });
+            // Read right after the region returns: a part still running (or run twice) shows as a count off by one.
+            int wrong = Array.FindIndex(large, h => h != round);
+            if (wrong >= 0 || small[0] != round || small[1] != round)
+                Assert.Fail($"region {round}: small [{small[0]}, {small[1]}], large[{Math.Max(0, wrong)}] = {large[Math.Max(0, wrong)]}, expected {round}");
+        }
+        Assert.That(large, Is.All.EqualTo(4000));
+        Assert.That(small, Is.All.EqualTo(4000));
+    }
+
+    [Test]
     public void ForCutsARangeIntoSeveralPartsPerThread()
     {
         Parallelism.Threads = 2;
