@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Astmt.Engine.Cpu;
 
@@ -75,10 +76,15 @@ internal static unsafe class GemmPacking
             float* d = dst + (nint)jr * kc;
             if (!transposed)
             {
+                // The kc rows are ldb apart (a feature map's channels, often 4 KiB multiples): far too many streams for the
+                // hardware prefetcher, so each row's lines a few panels further along are prefetched here.
+                bool prefetch = Sse.IsSupported && cols == nr;
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (p0 + p) * ldb + j0 + jr;
                     float* dp = d + (nint)p * nr;
+                    if (prefetch)
+                        for (int o = 0; o < nr; o += 16) Sse.Prefetch0(src + Transpose8x8.PrefetchAhead + o);
                     CopyPadded(dp, src, cols, nr);
                 }
             }

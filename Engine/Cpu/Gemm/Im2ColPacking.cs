@@ -249,22 +249,25 @@ internal static unsafe class Im2ColPacking
                         groupEnd = Math.Min(groupEnd, end[g]);
                     }
                     float* dr = d + (nint)off * nr + j8;
-                    int u = 0;
-                    for (; u + 8 <= len; u += 8)
+                    // Chunks (8 positions from offset 0) every tap reads whole start at fastLo and end by groupEnd; those
+                    // before and after touch the padding for some tap.
+                    int fastLo = (groupLo + 7) & ~7, u = 0;
+                    for (; u < fastLo && u + 8 <= len; u += 8) MaskedChunk(rowAt, lo, end, u, dr + (nint)u * nr, nr);
+                    if (u + 8 <= groupEnd)
                     {
+                        // Eight row pointers walked along the run: kept in registers, not reloaded per chunk.
+                        float* s0 = rowAt[0] + u, s1 = rowAt[1] + u, s2 = rowAt[2] + u, s3 = rowAt[3] + u;
+                        float* s4 = rowAt[4] + u, s5 = rowAt[5] + u, s6 = rowAt[6] + u, s7 = rowAt[7] + u;
                         float* block = dr + (nint)u * nr;
-                        if (u >= groupLo && u + 8 <= groupEnd)
+                        nint blockStep = 8 * (nint)nr;
+                        for (; u + 8 <= groupEnd; u += 8)
                         {
-                            Transpose8x8.Run(rowAt[0] + u, rowAt[1] + u, rowAt[2] + u, rowAt[3] + u,
-                                rowAt[4] + u, rowAt[5] + u, rowAt[6] + u, rowAt[7] + u, block, nr);
-                            continue;
+                            Transpose8x8.Run(s0, s1, s2, s3, s4, s5, s6, s7, block, nr);
+                            s0 += 8; s1 += 8; s2 += 8; s3 += 8; s4 += 8; s5 += 8; s6 += 8; s7 += 8;
+                            block += blockStep;
                         }
-                        var at = Vector256.Create(u) + Lanes;
-                        Transpose8x8.TransposeAndStore(ChunkOfTap(rowAt[0], u, lo[0], end[0], at), ChunkOfTap(rowAt[1], u, lo[1], end[1], at),
-                            ChunkOfTap(rowAt[2], u, lo[2], end[2], at), ChunkOfTap(rowAt[3], u, lo[3], end[3], at),
-                            ChunkOfTap(rowAt[4], u, lo[4], end[4], at), ChunkOfTap(rowAt[5], u, lo[5], end[5], at),
-                            ChunkOfTap(rowAt[6], u, lo[6], end[6], at), ChunkOfTap(rowAt[7], u, lo[7], end[7], at), block, nr);
                     }
+                    for (; u + 8 <= len; u += 8) MaskedChunk(rowAt, lo, end, u, dr + (nint)u * nr, nr);
                     if (u < len)
                     {
                         int n = len - u;
@@ -280,6 +283,18 @@ internal static unsafe class Im2ColPacking
                 }
             }
         }
+    }
+
+    /// <summary>One 8-position chunk of a run for the eight taps of a group, some of which touch the padding: each tap read
+    /// with <see cref="ChunkOfTap"/>, transposed into the panel rows at <paramref name="block"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaskedChunk(float** rowAt, int* lo, int* end, int u, float* block, int nr)
+    {
+        var at = Vector256.Create(u) + Lanes;
+        Transpose8x8.TransposeAndStore(ChunkOfTap(rowAt[0], u, lo[0], end[0], at), ChunkOfTap(rowAt[1], u, lo[1], end[1], at),
+            ChunkOfTap(rowAt[2], u, lo[2], end[2], at), ChunkOfTap(rowAt[3], u, lo[3], end[3], at),
+            ChunkOfTap(rowAt[4], u, lo[4], end[4], at), ChunkOfTap(rowAt[5], u, lo[5], end[5], at),
+            ChunkOfTap(rowAt[6], u, lo[6], end[6], at), ChunkOfTap(rowAt[7], u, lo[7], end[7], at), block, nr);
     }
 
     /// <summary>Lane indices 0..7.</summary>

@@ -155,15 +155,17 @@ public class Im2ColPackingTests : GemmSettingsFixture
     private static IEnumerable<TestCaseData> TransposedPanelCases()
     {
         // Shapes whose output rows are whole 8-position chunks (the direct 8×8 path), rows with a tail, maps narrower than a
-        // chunk, dilation, an even kernel and two images side by side; k ranges that start mid-row and end mid-chunk.
+        // chunk, dilation, an even kernel, stride 2 and two images side by side; k ranges that start mid-row and end mid-chunk.
         Shape[] shapes =
         [
             new(5, 9, 16, 3, 3, 1, 1, 1, 1),
+            new(2, 5, 32, 3, 3, 1, 1, 1, 1),    // several whole chunks per row between the padded ones
             new(3, 7, 21, 3, 3, 1, 1, 1, 1),
             new(4, 6, 5, 3, 3, 1, 1, 1, 1),
             new(3, 12, 24, 3, 3, 1, 2, 2, 1),
             new(2, 8, 17, 2, 3, 1, 0, 1, 1),
             new(6, 10, 8, 1, 1, 1, 0, 1, 1),
+            new(3, 11, 20, 3, 3, 2, 1, 1, 1),   // stride 2: the gathering path
         ];
         foreach (var kernel in Gemm.SupportedKernels())
             foreach (var shape in shapes)
