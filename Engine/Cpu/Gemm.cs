@@ -92,11 +92,7 @@ public static class Gemm
         in Im2ColView geometry, bool colTransposed, float beta, Span<float> c, int ldc)
     {
         int n = colTransposed ? geometry.Rows : geometry.Cols, k = colTransposed ? geometry.Cols : geometry.Rows;
-        if (geometry.Images < 1 || (geometry.Images > 1 && geometry.ImageStride < (long)geometry.C * geometry.H * geometry.W))
-            throw new ArgumentException($"Gemm: implicit im2col needs at least one image and images that do not overlap, got {geometry.Images} image(s) {geometry.ImageStride} elements apart.");
-        long planes = (long)(geometry.Images - 1) * geometry.ImageStride + (long)geometry.C * geometry.H * geometry.W;
-        if (image.Length < planes)
-            throw new ArgumentException($"Gemm: the images for implicit im2col are {geometry.Images}×[{geometry.C},{geometry.H},{geometry.W}] and need {planes} elements, but the span has {image.Length}.");
+        CheckIm2ColImages(geometry, image.Length);
         CheckOperand("A", ta == Transpose.No ? m : k, ta == Transpose.No ? k : m, lda, a.Length, ta);
         CheckOperand("C", m, n, ldc, c.Length, Transpose.No);
         if (m == 0 || n == 0) return;
@@ -120,6 +116,17 @@ public static class Gemm
         }
     }
 
+    /// <summary>Throws unless <paramref name="geometry"/> describes at least one image, images that do not overlap, and all of
+    /// them within a span of <paramref name="length"/> elements.</summary>
+    private static void CheckIm2ColImages(in Im2ColView geometry, int length)
+    {
+        if (geometry.Images < 1 || (geometry.Images > 1 && geometry.ImageStride < (long)geometry.C * geometry.H * geometry.W))
+            throw new ArgumentException($"Gemm: implicit im2col needs at least one image and images that do not overlap, got {geometry.Images} image(s) {geometry.ImageStride} elements apart.");
+        long planes = (long)(geometry.Images - 1) * geometry.ImageStride + (long)geometry.C * geometry.H * geometry.W;
+        if (length < planes)
+            throw new ArgumentException($"Gemm: the images for implicit im2col are {geometry.Images}×[{geometry.C},{geometry.H},{geometry.W}] and need {planes} elements, but the span has {length}.");
+    }
+
     /// <summary>
     /// Stride-1 backward-data as an implicit forward convolution: C [Cin, cols] = w'·col(image) + beta·C where
     /// w'[c, (k,t)] = w[k, c, T−1−t] are the weights w [K,Cin,R,S] flipped and transposed (read so while packing; never
@@ -134,8 +141,7 @@ public static class Gemm
             throw new ArgumentException($"Gemm: flipped weights have {outChannels} output channels but the implicit im2col image has {geometry.C} channels.");
         if (weights.Length < (long)outChannels * inChannels * taps)
             throw new ArgumentException($"Gemm: weights [{outChannels},{inChannels},{geometry.R},{geometry.S}] need {(long)outChannels * inChannels * taps} elements, but the span has {weights.Length}.");
-        if (geometry.Images < 1 || (long)(geometry.Images - 1) * geometry.ImageStride + (long)geometry.C * geometry.H * geometry.W > image.Length)
-            throw new ArgumentException($"Gemm: the images for implicit im2col ({geometry.Images}×[{geometry.C},{geometry.H},{geometry.W}]) do not fit the span of {image.Length}.");
+        CheckIm2ColImages(geometry, image.Length);
         int m = inChannels, n = geometry.Cols, k = geometry.Rows;
         CheckOperand("C", m, n, ldc, c.Length, Transpose.No);
         if (m == 0 || n == 0) return;

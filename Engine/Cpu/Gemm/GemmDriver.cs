@@ -276,14 +276,7 @@ internal static unsafe class GemmDriver
                         int cols = Math.Min(nr, nc - jr);
                         float* pb = packedB + (nint)jr * kc;
                         sharedOwner?.EnsurePacked(kb * (int)(nPad / nr) + (jc + jr) / nr);
-                        for (int ir = 0; ir < mc; ir += mr)
-                        {
-                            int rows = Math.Min(mr, mc - ir);
-                            float* pa = bufA + (nint)ir * kc;
-                            float* c = g.C + (ic + ir) * ldc + jc + jr;
-                            if (rows == mr && cols == nr) TK.Run(kc, pa, pb, c, ldc, g.Alpha, beta);
-                            else EdgeTile<TK>(kc, pa, pb, c, ldc, rows, cols, g.Alpha, beta, tile);
-                        }
+                        TileColumn<TK>(kc, bufA, pb, g.C + ic * ldc + jc + jr, ldc, mc, cols, g.Alpha, beta, tile);
                     }
                 }
             }
@@ -334,14 +327,7 @@ internal static unsafe class GemmDriver
                 {
                     int cols = Math.Min(nr, nc - jr);
                     PackB<TK>(g, p0, kc, jc + jr, cols, bufB);
-                    for (int ir = 0; ir < mc; ir += mr)
-                    {
-                        int rows = Math.Min(mr, mc - ir);
-                        float* pa = bufA + (nint)ir * kc;
-                        float* c = g.C + (m0 + ir) * ldc + jc + jr;
-                        if (rows == mr && cols == nr) TK.Run(kc, pa, bufB, c, ldc, g.Alpha, beta);
-                        else EdgeTile<TK>(kc, pa, bufB, c, ldc, rows, cols, g.Alpha, beta, tile);
-                    }
+                    TileColumn<TK>(kc, bufA, bufB, g.C + m0 * ldc + jc + jr, ldc, mc, cols, g.Alpha, beta, tile);
                 }
             }
         }
@@ -366,6 +352,23 @@ internal static unsafe class GemmDriver
             case BOperand.Im2Col: Im2ColPacking.PackCol<TK>(g.Im2Col, p0, kc, j0, nc, dst); break;
             case BOperand.Im2ColTransposed: Im2ColPacking.PackColTransposed<TK>(g.Im2Col, p0, kc, j0, nc, dst); break;
             default: GemmPacking.PackB<TK>(g.TransB, g.B, g.Ldb, p0, kc, j0, nc, dst); break;
+        }
+    }
+
+    /// <summary>The MR×NR tiles of one column panel: C[0..mc, 0..cols] (+)= A's mc packed rows · one packed B micro-panel,
+    /// full tiles on the microkernel and the last, partial ones through <see cref="EdgeTile{TK}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileColumn<TK>(int kc, float* packedA, float* packedB, float* c, nint ldc, int mc, int cols, float alpha, float beta, float* tile)
+        where TK : struct, IMicrokernel
+    {
+        int mr = TK.MR;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* pa = packedA + (nint)ir * kc;
+            float* ci = c + ir * ldc;
+            if (rows == mr && cols == TK.NR) TK.Run(kc, pa, packedB, ci, ldc, alpha, beta);
+            else EdgeTile<TK>(kc, pa, packedB, ci, ldc, rows, cols, alpha, beta, tile);
         }
     }
 

@@ -35,9 +35,7 @@ internal static class Conv2dImplicit
                 // product [K, images·P·Q] = w · [col(x_b0) … col(x_b0+images−1)]
                 Gemm.SgemmIm2Col(Transpose.No, g.K, weights, g.ColRows, x.AsSpan(xOff + b0 * inPlane, images * inPlane), view, colTransposed: false, 0f,
                     product.AsSpan(0, g.K * n), n);
-                for (int i = 0; i < images; i++)
-                for (int k = 0; k < g.K; k++)
-                    product.AsSpan(k * n + i * pq, pq).CopyTo(y.AsSpan(yOff + (b0 + i) * outPlane + k * pq, pq));
+                ScatterImages(product, images, g.K, pq, y, yOff, outPlane, b0);
             }
         }
         finally
@@ -115,9 +113,7 @@ internal static class Conv2dImplicit
                 int images = Math.Min(group, g.B - b0), n = images * hw;
                 view.Images = images;
                 Gemm.SgemmIm2ColFlippedWeights(weights, g.K, g.C, gy.AsSpan(gyOff + b0 * outPlane, images * outPlane), view, 0f, product.AsSpan(0, g.C * n), n);
-                for (int i = 0; i < images; i++)
-                for (int c = 0; c < g.C; c++)
-                    product.AsSpan(c * n + i * hw, hw).CopyTo(gx.AsSpan(gxOff + (b0 + i) * inPlane + c * hw, hw));
+                ScatterImages(product, images, g.C, hw, gx, gxOff, inPlane, b0);
             }
         }
         finally
@@ -142,6 +138,16 @@ internal static class Conv2dImplicit
         for (int i = 0; i < images; i++)
         for (int r = 0; r < rows; r++)
             src.AsSpan(srcOff + (b0 + i) * imageStride + r * cols, cols).CopyTo(dst.AsSpan(r * n + i * cols, cols));
+    }
+
+    /// <summary>The images [b0, b0 + images) of dst [B, rows, cols] = src [rows, images·cols] cut apart (the inverse of
+    /// <see cref="GatherImages{T}"/>).</summary>
+    private static void ScatterImages(float[] src, int images, int rows, int cols, float[] dst, int dstOff, int imageStride, int b0)
+    {
+        int n = images * cols;
+        for (int i = 0; i < images; i++)
+        for (int r = 0; r < rows; r++)
+            src.AsSpan(r * n + i * cols, cols).CopyTo(dst.AsSpan(dstOff + (b0 + i) * imageStride + r * cols, cols));
     }
 
     private static Im2ColView View(in Conv2dGeometry g, int images) => new()
